@@ -1,1 +1,37 @@
-//! x
+//! Support for the end-to-end tests of runner-mirror: where the fixtures are, and how to run
+//! the `runner-mirror` binary the way a user does.
+//!
+//! The tests themselves live in `tests/` (one binary per area); they run the real binary, so
+//! the workspace must be built first (`cargo build --workspace`, which the test command does).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A file of `tests/fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// The `runner-mirror` binary of this workspace's build, as a command ready for arguments.
+///
+/// Panics with instructions when the binary has not been built: a missing binary is a failed
+/// test, never a skipped one.
+pub fn runner_mirror() -> Command {
+    // Test binaries live in target/<profile>/deps; the workspace's binaries one level up.
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binaries live in target/<profile>/deps");
+    let binary = profile_dir.join(format!("runner-mirror{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.is_file(),
+        "{} is missing: build the workspace first (cargo build --workspace)",
+        binary.display()
+    );
+    let mut command = Command::new(binary);
+    command.env_remove("GITHUB_TOKEN");
+    command
+}

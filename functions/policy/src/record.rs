@@ -405,13 +405,14 @@ impl fmt::Display for DecisionRecord {
         for warning in &self.warnings {
             writeln!(f, "  {:W$}{warning}", "WARNING:")?;
         }
-        // People need the releases that could have been chosen: every one newer than what is
-        // served, and any that is not a candidate at all. Older ones the rules dropped are counted.
+        // People need the releases that could have been chosen (every one newer than what is
+        // served) and the ones an operator blocked; older ones are only counted.
         let served = self.served();
         let mut counted: BTreeMap<&str, usize> = BTreeMap::new();
         let mut listed = Vec::new();
         for d in self.dropped.iter().rev() {
-            if served.is_none_or(|s| &d.version > s) || d.reason.rule().is_none() {
+            let blocked = matches!(d.reason, DropReason::Blocked { .. });
+            if served.is_none_or(|s| &d.version > s) || blocked {
                 listed.push(d);
             } else {
                 *counted.entry(d.reason.code()).or_default() += 1;

@@ -1,0 +1,122 @@
+//! What the user typed, and the loading of the files it names.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use policy::{ChannelConfig, ReleaseList, Version};
+
+#[derive(Parser)]
+#[command(
+    name = "runner-mirror",
+    version,
+    about = "A slow-updating, verified mirror of the GitHub Actions runner"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Decide once on a release list and print the full decision record.
+    Plan(PlanArgs),
+    /// Replay the policy once a day over a release history and summarise what runners got.
+    Simulate(SimulateArgs),
+}
+
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    /// Releases: GitHub API JSON (pages may be concatenated) or the TSV history.
+    #[arg(long, value_name = "FILE")]
+    pub releases: PathBuf,
+    /// The evaluation time [default: now].
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub now: Option<DateTime<Utc>>,
+    /// The channel's parameters and overrides (the JSON form of the CONFIG item).
+    #[arg(long, value_name = "FILE")]
+    pub channel_config: Option<PathBuf>,
+    /// The version the channel approved at its last evaluation.
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub previous: Option<Version>,
+    /// Do not require a verifiable SHA-256 for every platform (for histories without assets).
+    #[arg(long)]
+    pub ignore_checksums: bool,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct SimulateArgs {
+    /// Releases: GitHub API JSON (pages may be concatenated) or the TSV history.
+    #[arg(long, value_name = "FILE")]
+    pub releases: PathBuf,
+    /// First day evaluated.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub from: NaiveDate,
+    /// Last day evaluated (included).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub to: NaiveDate,
+    /// UTC time of the daily evaluation.
+    #[arg(long, value_name = "HH:MM", value_parser = parse_clock, default_value = "00:00")]
+    pub at: NaiveTime,
+    /// min_age in days (`3`, `0.5`) or as a span (`72h`) [default: 3].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub min_age: Option<TimeDelta>,
+    /// support_window in days or as a span [default: 30].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub support_window: Option<TimeDelta>,
+    /// soak in days or as a span [default: 7].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub soak: Option<TimeDelta>,
+    #[arg(long, value_enum, default_value_t = SimulateFormat::Text)]
+    pub format: SimulateFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SimulateFormat {
+    Text,
+    Jsonl,
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("not an RFC 3339 time such as 2024-06-07T00:00:00Z ({e})"))
+}
+
+fn parse_clock(text: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(text, "%H:%M").map_err(|_| "expected HH:MM, such as 00:00".to_owned())
+}
+
+fn parse_version(text: &str) -> Result<Version, String> {
+    text.parse()
+        .map_err(|e: policy::VersionError| e.to_string())
+}
+
+fn parse_duration(text: &str) -> Result<TimeDelta, String> {
+    policy::parse_duration(text).map_err(|e| e.to_string())
+}
+
+/// Reads and parses a release list; errors name the file.
+pub fn load_releases(path: &Path) -> anyhow::Result<ReleaseList> {
+    let text = read(path, "releases file")?;
+    policy::parse_releases(&text).with_context(|| format!("releases file {}", path.display()))
+}
+
+/// Reads and validates a channel configuration; errors name the file and the attribute.
+pub fn load_channel_config(path: &Path) -> anyhow::Result<ChannelConfig> {
+    let text = read(path, "channel config")?;
+    ChannelConfig::from_json(&text).with_context(|| format!("channel config {}", path.display()))
+}
+
+fn read(path: &Path, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {what} {}", path.display()))
+}
