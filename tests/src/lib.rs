@@ -4,6 +4,8 @@
 //! The tests themselves live in `tests/` (one binary per area); they run the real binary, so
 //! the workspace must be built first (`cargo build --workspace`, which the test command does).
 
+pub mod fake_github;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -34,4 +36,48 @@ pub fn runner_mirror() -> Command {
     let mut command = Command::new(binary);
     command.env_remove("GITHUB_TOKEN");
     command
+}
+
+/// A `runner-mirror serve` child process on a free loopback port, stopped when dropped.
+pub struct Served {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Served {
+    /// Starts `runner-mirror serve --store <store> --listen 127.0.0.1:0` and waits for the
+    /// line that says where it listens.
+    pub fn start(store: &std::path::Path) -> Served {
+        use std::io::BufRead;
+        let mut child = runner_mirror()
+            .args(["serve", "--listen", "127.0.0.1:0", "--store"])
+            .arg(store)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("runner-mirror serve starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("serve prints where it listens");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from serve: {line:?}"))
+            .to_owned();
+        Served { child, url }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

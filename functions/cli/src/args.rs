@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
+use mirror::ChannelName;
 use policy::{ChannelConfig, ReleaseList, Version};
 
 #[derive(Parser)]
@@ -24,6 +25,62 @@ pub enum Command {
     Plan(PlanArgs),
     /// Replay the policy once a day over a release history and summarise what runners got.
     Simulate(SimulateArgs),
+    /// Evaluate a channel once against GitHub and copy the approved release into the store.
+    Sync(SyncArgs),
+    /// Serve the redirect routes for runners from the store.
+    Serve(ServeArgs),
+    /// Show each channel's approved version, cutoff, next change and last failure.
+    Status(StatusArgs),
+}
+
+/// Where the embedded store lives.
+#[derive(clap::Args)]
+pub struct StoreArgs {
+    /// The local store directory.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "mirror",
+        env = "RUNNER_MIRROR_STORE"
+    )]
+    pub store: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_name = "NAME", default_value = "stable", value_parser = parse_channel)]
+    pub channel: ChannelName,
+    /// The evaluation time [default: now].
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub now: Option<DateTime<Utc>>,
+    /// The GitHub API base (GitHub Enterprise Server: https://HOST/api/v3). A token, if
+    /// any, is read from GITHUB_TOKEN.
+    #[arg(long, value_name = "URL", env = "GITHUB_API_URL", default_value = mirror::DEFAULT_API)]
+    pub github_api: String,
+    /// The repository whose releases are mirrored.
+    #[arg(long, value_name = "OWNER/NAME", default_value = mirror::DEFAULT_REPO)]
+    pub repo: String,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+}
+
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
 }
 
 #[derive(clap::Args)]
@@ -94,6 +151,11 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 
 fn parse_clock(text: &str) -> Result<NaiveTime, String> {
     NaiveTime::parse_from_str(text, "%H:%M").map_err(|_| "expected HH:MM, such as 00:00".to_owned())
+}
+
+fn parse_channel(text: &str) -> Result<ChannelName, String> {
+    text.parse()
+        .map_err(|e: mirror::ChannelNameError| e.to_string())
 }
 
 fn parse_version(text: &str) -> Result<Version, String> {

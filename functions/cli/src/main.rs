@@ -1,18 +1,23 @@
 //! `runner-mirror`: the command line of runner-mirror. `plan` shows one decision of the policy
-//! on a release list, `simulate` replays the policy over a history.
+//! on a release list, `simulate` replays the policy over a history, `sync` evaluates against
+//! GitHub and mirrors into the store, `serve` answers runners, `status` shows the channels.
 //!
-//! This binary only parses arguments, reads files and the clock, and prints; every decision is
-//! made by the `policy` crate.
+//! This binary only parses arguments, reads files, the environment and the clock, and prints;
+//! decisions are made by the `policy` crate and I/O by the `mirror` crate.
 
 mod args;
 mod plan;
+mod serve;
 mod simulate;
+mod status;
+mod sync;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help and --version
@@ -21,9 +26,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Logs go to stderr so that stdout stays the command's output; RUST_LOG tunes them.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,mirror=info,runner_mirror=info".into()),
+        )
+        .init();
     let result = match cli.command {
         args::Command::Plan(args) => plan::run(args),
         args::Command::Simulate(args) => simulate::run(args),
+        args::Command::Sync(args) => sync::run(args).await,
+        args::Command::Serve(args) => serve::run(args).await,
+        args::Command::Status(args) => status::run(args).await,
     };
     match result {
         Ok(code) => code,

@@ -245,9 +245,17 @@ pub enum ConfigError {
     #[error("attribute `{attribute}` is required when `{because}` is set")]
     Missing { attribute: String, because: String },
     #[error("parameters: {0}")]
-    Policy(#[from] PolicyError),
+    Policy(PolicyError),
     #[error("{0}")]
     Syntax(String),
+}
+
+// By hand rather than `#[from]`, which would also make the policy error the `source` and
+// print it twice in an error chain.
+impl From<PolicyError> for ConfigError {
+    fn from(e: PolicyError) -> Self {
+        ConfigError::Policy(e)
+    }
 }
 
 fn invalid(attribute: &str, value: &str, expected: &str) -> ConfigError {

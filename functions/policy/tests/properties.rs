@@ -444,11 +444,17 @@ fn min_age_outranks_no_rollback_when_the_previous_version_is_young() {
     let config = ChannelConfig::default();
     let first = decide_with(&releases, day(10), None, &config);
     assert_eq!(first.outcome.version(), Some(&version("2.2.0")));
-    assert_eq!(first.relaxed().collect::<Vec<_>>(), [Rule::MinAge, Rule::Soak]);
+    assert_eq!(
+        first.relaxed().collect::<Vec<_>>(),
+        [Rule::MinAge, Rule::Soak]
+    );
 
     let next = decide_with(&releases, day(11), first.served(), &config);
     assert_eq!(next.outcome.version(), Some(&version("2.1.0")));
-    assert_eq!(next.relaxed().collect::<Vec<_>>(), [Rule::NoRollback, Rule::Soak]);
+    assert_eq!(
+        next.relaxed().collect::<Vec<_>>(),
+        [Rule::NoRollback, Rule::Soak]
+    );
 
     let after = decide_with(&releases, day(12), next.served(), &config);
     assert_eq!(after.outcome.version(), Some(&version("2.2.0")));
