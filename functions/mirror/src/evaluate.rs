@@ -78,6 +78,13 @@ fn decision_failure(record: &DecisionRecord) -> String {
 }
 
 impl EvaluateError {
+    fn store(channel: &ChannelName) -> impl Fn(StoreError) -> EvaluateError + Copy + '_ {
+        move |cause| EvaluateError::Store {
+            channel: channel.clone(),
+            cause,
+        }
+    }
+
     /// The decision record, when the policy got as far as deciding.
     pub fn record(&self) -> Option<&DecisionRecord> {
         match self {
@@ -94,10 +101,7 @@ impl Mirror<'_> {
         channel: &ChannelName,
         now: DateTime<Utc>,
     ) -> Result<Evaluated, EvaluateError> {
-        let store_error = |cause| EvaluateError::Store {
-            channel: channel.clone(),
-            cause,
-        };
+        let store_error = EvaluateError::store(channel);
         let current = self.state.state(channel).await.map_err(store_error)?;
         let result = self.evaluate_from(channel, &current, now).await;
         match &result {
@@ -122,10 +126,7 @@ impl Mirror<'_> {
         current: &ChannelState,
         now: DateTime<Utc>,
     ) -> Result<Evaluated, EvaluateError> {
-        let store_error = |cause| EvaluateError::Store {
-            channel: channel.clone(),
-            cause,
-        };
+        let store_error = EvaluateError::store(channel);
         let config = self.state.config(channel).await.map_err(store_error)?;
         let cache = match self.state.release_cache().await {
             Ok(cache) => cache,
@@ -214,6 +215,11 @@ impl Mirror<'_> {
         let mut copied = Vec::new();
         for &platform in platforms {
             let key = ArtifactKey::new(version.clone(), platform);
+            let no_artifact = || EvaluateError::NoArtifact {
+                channel: channel.clone(),
+                version: version.clone(),
+                platform,
+            };
             let copy_error = |cause| EvaluateError::Copy {
                 channel: channel.clone(),
                 key: key.clone(),
@@ -232,13 +238,7 @@ impl Mirror<'_> {
                     size: a.size,
                 },
                 (None, Some(kept)) => kept.clone(),
-                (None, None) => {
-                    return Err(EvaluateError::NoArtifact {
-                        channel: channel.clone(),
-                        version: version.clone(),
-                        platform,
-                    })
-                }
+                (None, None) => return Err(no_artifact()),
             };
             if !self
                 .artifacts
@@ -246,12 +246,9 @@ impl Mirror<'_> {
                 .await
                 .map_err(copy_error)?
             {
+                // Only a listed release can be downloaded again.
                 let Some(listed) = &listed else {
-                    return Err(EvaluateError::NoArtifact {
-                        channel: channel.clone(),
-                        version: version.clone(),
-                        platform,
-                    });
+                    return Err(no_artifact());
                 };
                 tracing::info!(%key, size = listed.size, "copying");
                 let body = self.source.download(listed).await.map_err(|cause| {

@@ -17,11 +17,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use futures_util::{StreamExt, TryStreamExt};
+use bytes::Bytes;
+use futures_util::StreamExt;
 use policy::{ChannelConfig, Sha256};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
 use super::{ArtifactStore, StateStore, StoreError};
@@ -155,6 +155,29 @@ fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(value).expect("store documents serialize");
     bytes.push(b'\n');
     bytes
+}
+
+/// Chunks queued for the writer thread: with hyper's chunks of up to 16 KiB, at most a few MiB.
+const WRITE_QUEUE_CHUNKS: usize = 256;
+/// How much the writer lets the kernel buffer before it flushes, so that the disk works while
+/// the download goes on instead of all at the end.
+const FLUSH_EVERY: usize = 32 * 1024 * 1024;
+
+/// Writes every chunk it receives to `file`, flushing as it goes, and syncs it at the end.
+fn write_durably(
+    mut file: fs::File,
+    chunks: &mut tokio::sync::mpsc::Receiver<Bytes>,
+) -> io::Result<()> {
+    let mut unflushed = 0;
+    while let Some(chunk) = chunks.blocking_recv() {
+        file.write_all(&chunk)?;
+        unflushed += chunk.len();
+        if unflushed >= FLUSH_EVERY {
+            file.sync_data()?;
+            unflushed = 0;
+        }
+    }
+    file.sync_all()
 }
 
 /// Holds the channel's lock file exclusively until dropped.
@@ -309,19 +332,35 @@ impl ArtifactStore for LocalStore {
         })
         .await?;
         let (file, temp_path) = temp.into_parts();
-        let mut file = tokio::fs::File::from_std(file);
         let location = key.to_string();
         let failed = |cause: io::Error| StoreError::Io {
             location: location.clone(),
             cause,
         };
-        // On any error below `temp_path` is dropped, which deletes the partial file.
-        let mut body = body.map_err(&failed);
+        // A writer thread takes the chunks, so the download and its hashing go on while the
+        // disk writes; the channel bounds what is in flight.
+        let (chunks, mut received) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE_CHUNKS);
+        let writer = tokio::task::spawn_blocking(move || write_durably(file, &mut received));
+        let mut body = body;
+        let mut streamed = Ok(());
         while let Some(chunk) = body.next().await {
-            file.write_all(&chunk?).await.map_err(&failed)?;
+            match chunk {
+                // A closed channel means the writer failed; its error is reported below.
+                Ok(chunk) => {
+                    if chunks.send(chunk).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    streamed = Err(e);
+                    break;
+                }
+            }
         }
-        file.sync_all().await.map_err(&failed)?;
-        drop(file);
+        drop(chunks);
+        let written = writer.await.expect("the writer does not panic");
+        // On any error `temp_path` is dropped here, which deletes the partial file.
+        streamed.and(written).map_err(failed)?;
         let key = key.clone();
         Self::blocking(move || match temp_path.persist_noclobber(&path) {
             Ok(()) => Ok(()),
