@@ -5,6 +5,7 @@
 //! the workspace must be built first (`cargo build --workspace`, which the test command does).
 
 pub mod fake_github;
+pub mod moto;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -258,7 +258,7 @@ impl Mirror<'_> {
                         cause,
                     }
                 })?;
-                self.artifacts.put(&key, body).await.map_err(copy_error)?;
+                self.artifacts.put(&key, listed, body).await.map_err(copy_error)?;
                 copied.push(key);
             }
             stored.insert(platform, artifact);

@@ -25,4 +25,6 @@ pub use github::{
 pub use names::{ArtifactKey, ChannelName, ChannelNameError};
 pub use state::{Approved, ChannelState, Failure, LogEntry, StoredArtifact};
 pub use store::local::ARTIFACT_ROUTE;
-pub use store::{ArtifactStore, LocalStore, StateStore, StoreError};
+pub use store::{
+    sdk_config, ArtifactStore, DynamoStore, LocalStore, S3Store, StateStore, StoreError,
+};

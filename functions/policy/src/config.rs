@@ -223,6 +223,11 @@ pub struct ConfigDocument {
     /// Version -> why it is blocked and until when.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub blocked_versions: BTreeMap<String, BlockDocument>,
+    /// Who changed the document last, and when; for people, the policy ignores both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -305,17 +310,16 @@ fn reason_attribute(
     }
 }
 
-impl ChannelConfig {
-    /// Parses the JSON document form; a type error names the attribute.
-    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+impl ConfigDocument {
+    /// Reads the document form from a JSON value; a type error or an unknown attribute is
+    /// named. The values themselves are checked by [`ChannelConfig::from_document`].
+    pub fn from_value(value: serde_json::Value) -> Result<Self, ConfigError> {
         if !value.is_object() {
             return Err(ConfigError::Syntax(
                 "expected a JSON object of attributes".to_owned(),
             ));
         }
-        let document: ConfigDocument = serde_path_to_error::deserialize(value).map_err(|e| {
+        serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
             ConfigError::Syntax(if path == "." {
@@ -323,8 +327,21 @@ impl ChannelConfig {
             } else {
                 format!("attribute `{path}`: {inner}")
             })
-        })?;
-        ChannelConfig::from_document(document)
+        })
+    }
+}
+
+impl ChannelConfig {
+    /// Parses the JSON document form; a type error names the attribute.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        ChannelConfig::from_value(value)
+    }
+
+    /// Validates the document form given as a JSON value (what a store item converts to).
+    pub fn from_value(value: serde_json::Value) -> Result<Self, ConfigError> {
+        ChannelConfig::from_document(ConfigDocument::from_value(value)?)
     }
 
     /// Validates a document; nothing partial comes out of a bad one.

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::StreamExt;
-use policy::{ChannelConfig, Sha256};
+use policy::{Artifact, ConfigDocument, Sha256};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio_util::io::ReaderStream;
@@ -229,16 +229,33 @@ impl StateStore for LocalStore {
         .await
     }
 
-    async fn config(&self, channel: &ChannelName) -> Result<ChannelConfig, StoreError> {
+    async fn config_document(&self, channel: &ChannelName) -> Result<ConfigDocument, StoreError> {
         let path = self.config_path(channel);
-        match tokio::fs::read_to_string(&path).await {
-            Ok(text) => ChannelConfig::from_json(&text).map_err(|cause| StoreError::Config {
-                location: path.display().to_string(),
-                cause,
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(ChannelConfig::default()),
-            Err(e) => Err(io_error(&path, e)),
-        }
+        let text = match tokio::fs::read_to_string(&path).await {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(ConfigDocument::default()),
+            Err(e) => return Err(io_error(&path, e)),
+        };
+        let config_error = |cause| StoreError::Config {
+            location: path.display().to_string(),
+            cause,
+        };
+        let value = serde_json::from_str(&text)
+            .map_err(|e| config_error(policy::ConfigError::Syntax(e.to_string())))?;
+        ConfigDocument::from_value(value).map_err(config_error)
+    }
+
+    async fn save_config(
+        &self,
+        channel: &ChannelName,
+        document: &ConfigDocument,
+    ) -> Result<(), StoreError> {
+        let (path, bytes) = (self.config_path(channel), to_json(document));
+        Self::blocking(move || write_atomically(&path, &bytes)).await
+    }
+
+    fn config_location(&self, channel: &ChannelName) -> String {
+        self.config_path(channel).display().to_string()
     }
 
     async fn state(&self, channel: &ChannelName) -> Result<ChannelState, StoreError> {
@@ -285,6 +302,35 @@ impl StateStore for LocalStore {
         .await
     }
 
+    async fn log(&self, channel: &ChannelName, limit: usize) -> Result<Vec<LogEntry>, StoreError> {
+        let path = self.log_path(channel);
+        Self::blocking(move || {
+            let text = match fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(vec![]),
+                Err(e) => return Err(io_error(&path, e)),
+            };
+            let mut entries = text
+                .lines()
+                .enumerate()
+                .filter(|(_, line)| !line.trim().is_empty())
+                .map(|(i, line)| {
+                    parse_json(&path, line).map_err(|e| match e {
+                        StoreError::Corrupt { location, detail } => StoreError::Corrupt {
+                            location: format!("{location} line {}", i + 1),
+                            detail,
+                        },
+                        other => other,
+                    })
+                })
+                .collect::<Result<Vec<LogEntry>, _>>()?;
+            entries.reverse();
+            entries.truncate(limit);
+            Ok(entries)
+        })
+        .await
+    }
+
     async fn release_cache(&self) -> Result<Option<ReleaseCache>, StoreError> {
         let path = self.cache_path();
         Self::blocking(move || read_json(&path)).await
@@ -314,7 +360,12 @@ impl ArtifactStore for LocalStore {
         Ok(actual == *sha256)
     }
 
-    async fn put(&self, key: &ArtifactKey, body: ByteStream) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        key: &ArtifactKey,
+        _artifact: &Artifact,
+        body: ByteStream,
+    ) -> Result<(), StoreError> {
         let path = self.artifact_path(key);
         let dir = path
             .parent()
@@ -461,6 +512,17 @@ mod tests {
         );
     }
 
+    /// What the release says about a file; the local store keeps none of it.
+    fn artifact(key: &ArtifactKey) -> Artifact {
+        Artifact {
+            platform: key.platform(),
+            name: key.asset_name(),
+            size: 12,
+            download_url: "https://example.invalid/runner".into(),
+            sha256: Sha256::from_bytes([0; 32]),
+        }
+    }
+
     fn body(parts: Vec<io::Result<&'static [u8]>>) -> ByteStream {
         Box::pin(futures_util::stream::iter(
             parts.into_iter().map(|p| p.map(Bytes::from_static)),
@@ -472,7 +534,7 @@ mod tests {
         let (dir, store) = store();
         let key = ArtifactKey::new(Version::new(2, 1, 0), Platform::LinuxX64);
         let broken = body(vec![Ok(b"half"), Err(io::Error::other("connection reset"))]);
-        let err = store.put(&key, broken).await.unwrap_err().to_string();
+        let err = store.put(&key, &artifact(&key), broken).await.unwrap_err().to_string();
         assert!(err.contains("connection reset"), "{err}");
         let leftovers: Vec<_> = fs::read_dir(dir.path().join("runners/v2.1.0"))
             .unwrap()
@@ -483,7 +545,7 @@ mod tests {
         );
 
         store
-            .put(&key, body(vec![Ok(b"runner"), Ok(b" bytes")]))
+            .put(&key, &artifact(&key), body(vec![Ok(b"runner"), Ok(b" bytes")]))
             .await
             .unwrap();
         let sha: Sha256 = "2d0e4c2b8e2c1c8c0c6f5ad8a8f6b5a3a1b0f0d0e0c0b0a09080706050403020"
@@ -495,7 +557,7 @@ mod tests {
         let (real, _) = sha256_of(stream).await.unwrap();
         assert!(store.has(&key, &real).await.unwrap());
 
-        let again = store.put(&key, body(vec![Ok(b"other")])).await.unwrap_err();
+        let again = store.put(&key, &artifact(&key), body(vec![Ok(b"other")])).await.unwrap_err();
         assert!(matches!(again, StoreError::Occupied { .. }), "{again}");
         assert_eq!(
             store.download_url(&key).await.unwrap(),

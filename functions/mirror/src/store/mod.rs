@@ -2,14 +2,20 @@
 //! release cache live ([`StateStore`]) and where artifacts live ([`ArtifactStore`]). The local
 //! directory store implements both; the AWS stores will too.
 
+mod aws;
+mod dynamodb;
 pub(crate) mod local;
+mod s3;
 
+pub use aws::sdk_config;
+pub use dynamodb::DynamoStore;
 pub use local::LocalStore;
+pub use s3::S3Store;
 
 use std::io;
 
 use async_trait::async_trait;
-use policy::{ChannelConfig, Sha256};
+use policy::{Artifact, ChannelConfig, ConfigDocument, Sha256};
 
 use crate::github::ReleaseCache;
 use crate::names::{ArtifactKey, ChannelName};
@@ -38,6 +44,22 @@ pub enum StoreError {
     Occupied { key: ArtifactKey },
     #[error("{key} is not in the store")]
     Missing { key: ArtifactKey },
+    /// An AWS call failed; `code` and `request_id` are what AWS support asks for.
+    #[error("{operation} on {resource} failed: {code}: {message}{}", request_id_text(.request_id))]
+    Aws {
+        operation: &'static str,
+        resource: String,
+        code: String,
+        message: String,
+        request_id: Option<String>,
+    },
+}
+
+fn request_id_text(request_id: &Option<String>) -> String {
+    request_id
+        .as_ref()
+        .map(|id| format!(" (request id {id})"))
+        .unwrap_or_default()
 }
 
 #[async_trait]
@@ -45,8 +67,28 @@ pub trait StateStore: Send + Sync {
     /// The channels that have a config or a state, in name order.
     async fn channels(&self) -> Result<Vec<ChannelName>, StoreError>;
 
-    /// The channel's config; the defaults when it has none.
-    async fn config(&self, channel: &ChannelName) -> Result<ChannelConfig, StoreError>;
+    /// The channel's config document as stored, the one an operator edits; empty when the
+    /// channel has none. A document of the wrong shape is [`StoreError::Config`].
+    async fn config_document(&self, channel: &ChannelName) -> Result<ConfigDocument, StoreError>;
+
+    /// Replaces the channel's config document. Callers validate it first.
+    async fn save_config(
+        &self,
+        channel: &ChannelName,
+        document: &ConfigDocument,
+    ) -> Result<(), StoreError>;
+
+    /// Where the channel's config lives, for messages: a file, or a table item.
+    fn config_location(&self, channel: &ChannelName) -> String;
+
+    /// The channel's validated config; the defaults when it has none.
+    async fn config(&self, channel: &ChannelName) -> Result<ChannelConfig, StoreError> {
+        let document = self.config_document(channel).await?;
+        ChannelConfig::from_document(document).map_err(|cause| StoreError::Config {
+            location: self.config_location(channel),
+            cause,
+        })
+    }
 
     /// The channel's state; an empty state at revision 0 when it has none.
     async fn state(&self, channel: &ChannelName) -> Result<ChannelState, StoreError>;
@@ -57,6 +99,9 @@ pub trait StateStore: Send + Sync {
 
     /// Appends to the channel's decision log.
     async fn append_log(&self, entry: &LogEntry) -> Result<(), StoreError>;
+
+    /// The newest `limit` entries of the channel's decision log, newest first.
+    async fn log(&self, channel: &ChannelName, limit: usize) -> Result<Vec<LogEntry>, StoreError>;
 
     async fn release_cache(&self) -> Result<Option<ReleaseCache>, StoreError>;
 
@@ -71,7 +116,14 @@ pub trait ArtifactStore: Send + Sync {
     /// Stores `body` under `key`. The artifact becomes visible only if `body` ends without
     /// error (the caller passes a [`crate::verify::verified`] stream); on any error nothing is
     /// left behind. An existing key is never overwritten.
-    async fn put(&self, key: &ArtifactKey, body: ByteStream) -> Result<(), StoreError>;
+    /// `artifact` says what the body must be (size, SHA-256) and where it came from; stores
+    /// keep the SHA-256 and the source with the object.
+    async fn put(
+        &self,
+        key: &ArtifactKey,
+        artifact: &Artifact,
+        body: ByteStream,
+    ) -> Result<(), StoreError>;
 
     /// Where a runner downloads the artifact from (for S3, a short-lived presigned URL).
     async fn download_url(&self, key: &ArtifactKey) -> Result<String, StoreError>;

@@ -1,0 +1,2 @@
+//! placeholder: the DynamoDB state store is being written.
+pub struct DynamoStore;

@@ -1,0 +1,156 @@
+//! A real S3 and DynamoDB for tests: `moto_server` (PyPI `moto[server]`, pinned in
+//! `requirements-test.txt`, installed into `.venv` by `scripts/test.sh`), one per test binary,
+//! on a free loopback port.
+//!
+//! The server runs under a small Python guard that reads its standard input and stops the
+//! server when it closes, so the server ends with the test binary, however that ends. A missing
+//! `moto_server` fails the test that needs it, with the command that installs it.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+
+/// Stops `moto_server` (its first argument) when standard input closes.
+const GUARD: &str = r#"
+import subprocess, sys
+server = subprocess.Popen([sys.argv[1], "-H", "127.0.0.1", "-p", sys.argv[2]],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    sys.stdin.read()
+finally:
+    server.terminate()
+    try:
+        server.wait(5)
+    except Exception:
+        server.kill()
+"#;
+
+pub const REGION: &str = "us-east-1";
+
+pub struct Moto {
+    endpoint: String,
+    // Held open for the life of the test binary: closing it stops the server.
+    _guard: Mutex<(Child, ChildStdin)>,
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate is in the workspace")
+        .to_path_buf()
+}
+
+fn moto_server() -> PathBuf {
+    if let Some(path) = std::env::var_os("MOTO_SERVER") {
+        return PathBuf::from(path);
+    }
+    let venv = workspace().join(".venv/bin/moto_server");
+    if venv.is_file() {
+        return venv;
+    }
+    panic!(
+        "moto_server is missing: run ./scripts/test.sh (it installs the pinned moto[server] \
+         into .venv), or `python3 -m venv .venv && .venv/bin/pip install -r requirements-test.txt`, \
+         or point MOTO_SERVER at a moto_server binary"
+    );
+}
+
+/// The moto server of this test binary, started on first use.
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(Moto::start)
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let server = moto_server();
+        let python = server.with_file_name("python");
+        let python = if python.is_file() { python } else { PathBuf::from("python3") };
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let mut child = Command::new(&python)
+            .args(["-c", GUARD])
+            .arg(&server)
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {} for moto_server: {e}", python.display()));
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !answers(port) {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("moto_server ({}) exited at start: {status}", server.display());
+            }
+            assert!(Instant::now() < deadline, "moto_server did not answer on {endpoint} within 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            endpoint,
+            _guard: Mutex::new((child, stdin)),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// An SDK configuration for this server with dummy credentials, as `aws_config` would
+    /// build it from `AWS_ENDPOINT_URL` and friends (which tests never set in their own process).
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .load()
+            .await
+    }
+
+    /// The environment a `runner-mirror` child process needs to talk to this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            // Nothing from the developer's own AWS setup may leak into a test.
+            ("AWS_PROFILE", "none".to_owned()),
+            ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ]
+    }
+}
+
+/// Whether an HTTP server answers on the port.
+fn answers(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = "GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    let mut first = [0u8; 12];
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_exact(&mut first).is_ok()
+        && first.starts_with(b"HTTP/")
+}
+
+/// A name no other test uses: tests share one server, so each gets its own table and bucket.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
