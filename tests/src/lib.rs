@@ -35,7 +35,17 @@ pub fn runner_mirror() -> Command {
         binary.display()
     );
     let mut command = Command::new(binary);
-    command.env_remove("GITHUB_TOKEN");
+    // Nothing from the developer's environment may choose a store or a GitHub for a test.
+    for name in [
+        "GITHUB_TOKEN",
+        "GITHUB_API_URL",
+        "RUNNER_MIRROR_STORE",
+        "RUNNER_MIRROR_TABLE",
+        "RUNNER_MIRROR_BUCKET",
+        "AWS_ENDPOINT_URL",
+    ] {
+        command.env_remove(name);
+    }
     command
 }
 
@@ -46,13 +56,19 @@ pub struct Served {
 }
 
 impl Served {
-    /// Starts `runner-mirror serve --store <store> --listen 127.0.0.1:0` and waits for the
-    /// line that says where it listens.
+    /// Starts `runner-mirror serve --listen 127.0.0.1:0` on the local store `store`.
     pub fn start(store: &std::path::Path) -> Served {
+        let mut command = runner_mirror();
+        command.env("RUNNER_MIRROR_STORE", store);
+        Served::start_with(command)
+    }
+
+    /// Starts `serve --listen 127.0.0.1:0` with `command` (a `runner-mirror` with its
+    /// environment set) and waits for the line that says where it listens.
+    pub fn start_with(mut command: Command) -> Served {
         use std::io::BufRead;
-        let mut child = runner_mirror()
-            .args(["serve", "--listen", "127.0.0.1:0", "--store"])
-            .arg(store)
+        let mut child = command
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()

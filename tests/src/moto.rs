@@ -71,7 +71,11 @@ impl Moto {
     fn start() -> Moto {
         let server = moto_server();
         let python = server.with_file_name("python");
-        let python = if python.is_file() { python } else { PathBuf::from("python3") };
+        let python = if python.is_file() {
+            python
+        } else {
+            PathBuf::from("python3")
+        };
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
@@ -88,9 +92,15 @@ impl Moto {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !answers(port) {
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("moto_server ({}) exited at start: {status}", server.display());
+                panic!(
+                    "moto_server ({}) exited at start: {status}",
+                    server.display()
+                );
             }
-            assert!(Instant::now() < deadline, "moto_server did not answer on {endpoint} within 60 s");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not answer on {endpoint} within 60 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Moto {
@@ -153,4 +163,51 @@ pub fn unique_name(prefix: &str) -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Creates a table with the key schema runner-mirror needs (`pk`, `sk`), as the template does.
+pub async fn create_table(config: &SdkConfig, table: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("a key schema element")
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("an attribute definition")
+    };
+    aws_sdk_dynamodb::Client::new(config)
+        .create_table()
+        .table_name(table)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("cannot create table {table} on moto: {e:?}"));
+}
+
+/// Creates a bucket and returns a path-style client for it.
+pub async fn create_bucket(config: &SdkConfig, bucket: &str) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("cannot create bucket {bucket} on moto: {e:?}"));
+    s3
 }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use mirror::ChannelName;
-use policy::{ChannelConfig, ReleaseList, Version};
+use policy::{ChannelConfig, Platform, ReleaseList, Version};
 
 #[derive(Parser)]
 #[command(
@@ -31,37 +31,58 @@ pub enum Command {
     Serve(ServeArgs),
     /// Show each channel's approved version, cutoff, next change and last failure.
     Status(StatusArgs),
+    /// Change a channel's overrides or parameters (validated, and previewed before writing).
+    Override(OverrideArgs),
+    /// Show a channel's decision log, newest first.
+    History(HistoryArgs),
 }
 
-/// Where the embedded store lives.
+/// Which store: the local directory, or DynamoDB and S3 when a table and a bucket are given.
 #[derive(clap::Args)]
 pub struct StoreArgs {
-    /// The local store directory.
+    /// The local store directory (used when no table and bucket are given).
     #[arg(
         long,
+        global = true,
         value_name = "DIR",
         default_value = "mirror",
         env = "RUNNER_MIRROR_STORE"
     )]
     pub store: PathBuf,
+    /// The DynamoDB table for config, state and the decision log (with --bucket).
+    #[arg(long, global = true, value_name = "NAME", env = "RUNNER_MIRROR_TABLE")]
+    pub table: Option<String>,
+    /// The S3 bucket for artifacts (with --table).
+    #[arg(long, global = true, value_name = "NAME", env = "RUNNER_MIRROR_BUCKET")]
+    pub bucket: Option<String>,
+}
+
+/// Where releases come from.
+#[derive(clap::Args)]
+pub struct SourceArgs {
+    /// The GitHub API base (GitHub Enterprise Server: https://HOST/api/v3). A token, if
+    /// any, is read from GITHUB_TOKEN.
+    #[arg(long, global = true, value_name = "URL", env = "GITHUB_API_URL", default_value = mirror::DEFAULT_API)]
+    pub github_api: String,
+    /// The repository whose releases are mirrored.
+    #[arg(long, global = true, value_name = "OWNER/NAME", default_value = mirror::DEFAULT_REPO)]
+    pub repo: String,
 }
 
 #[derive(clap::Args)]
 pub struct SyncArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
     #[arg(long, value_name = "NAME", default_value = "stable", value_parser = parse_channel)]
     pub channel: ChannelName,
     /// The evaluation time [default: now].
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
-    /// The GitHub API base (GitHub Enterprise Server: https://HOST/api/v3). A token, if
-    /// any, is read from GITHUB_TOKEN.
-    #[arg(long, value_name = "URL", env = "GITHUB_API_URL", default_value = mirror::DEFAULT_API)]
-    pub github_api: String,
-    /// The repository whose releases are mirrored.
-    #[arg(long, value_name = "OWNER/NAME", default_value = mirror::DEFAULT_REPO)]
-    pub repo: String,
+    /// Also copy each approved artifact to `channels/<channel>/<asset without version>`.
+    #[arg(long, env = "RUNNER_MIRROR_CHANNEL_COPIES")]
+    pub channel_copies: bool,
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
 }
@@ -81,6 +102,137 @@ pub struct StatusArgs {
     pub store: StoreArgs,
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+}
+
+#[derive(clap::Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[arg(long, value_name = "NAME", default_value = "stable", value_parser = parse_channel)]
+    pub channel: ChannelName,
+    /// How many entries, newest first.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}
+
+#[derive(clap::Args)]
+pub struct OverrideArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[arg(long, global = true, value_name = "NAME", default_value = "stable", value_parser = parse_channel)]
+    pub channel: ChannelName,
+    /// When the change is made and previewed [default: now].
+    #[arg(long, global = true, value_name = "RFC3339", value_parser = parse_time)]
+    pub now: Option<DateTime<Utc>>,
+    #[command(subcommand)]
+    pub action: OverrideAction,
+}
+
+#[derive(Subcommand)]
+pub enum OverrideAction {
+    /// Serve VERSION, whatever the policy says, until the pin expires or is cleared.
+    Pin {
+        #[arg(value_parser = parse_version)]
+        version: Version,
+        #[arg(long)]
+        reason: String,
+        /// A time (RFC 3339) or a span from now (`7d`, `36h`).
+        #[arg(long, value_name = "TIME|DURATION", value_parser = parse_when)]
+        expires: Option<When>,
+    },
+    /// Never approve VERSION (blocking the approved version rolls back).
+    Block {
+        #[arg(value_parser = parse_version)]
+        version: Version,
+        #[arg(long)]
+        reason: String,
+        /// A time (RFC 3339) or a span from now (`7d`, `36h`).
+        #[arg(long, value_name = "TIME|DURATION", value_parser = parse_when)]
+        expires: Option<When>,
+    },
+    /// Keep the approved version until a time (RFC 3339) or for a span (`7d`).
+    Freeze {
+        #[arg(long, value_name = "TIME|DURATION", value_parser = parse_when)]
+        until: When,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Remove a pin, the freeze, or the block of a version.
+    Clear {
+        #[command(subcommand)]
+        what: ClearWhat,
+    },
+    /// Set a parameter in days (`3`, `0.5`) or as a span (`72h`), or the platforms.
+    Set {
+        #[command(subcommand)]
+        what: SetWhat,
+    },
+    /// Show the channel's parameters and overrides.
+    Show,
+}
+
+#[derive(Subcommand)]
+pub enum ClearWhat {
+    Pin,
+    Freeze,
+    Block {
+        #[arg(value_parser = parse_version)]
+        version: Version,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SetWhat {
+    MinAge {
+        #[arg(value_parser = parse_duration)]
+        value: TimeDelta,
+    },
+    Soak {
+        #[arg(value_parser = parse_duration)]
+        value: TimeDelta,
+    },
+    SupportWindow {
+        #[arg(value_parser = parse_duration)]
+        value: TimeDelta,
+    },
+    /// Comma-separated: linux-x64,linux-arm64.
+    Platforms {
+        #[arg(value_delimiter = ',', value_parser = parse_platform, required = true)]
+        platforms: Vec<Platform>,
+    },
+}
+
+/// A time given as such, or as a span from the moment of the change.
+#[derive(Clone, Copy, Debug)]
+pub enum When {
+    At(DateTime<Utc>),
+    After(TimeDelta),
+}
+
+impl When {
+    pub fn resolve(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            When::At(t) => t,
+            When::After(d) => now + d,
+        }
+    }
+}
+
+fn parse_when(text: &str) -> Result<When, String> {
+    parse_time(text).map(When::At).or_else(|_| {
+        policy::parse_duration(text)
+            .map(When::After)
+            .map_err(|_| format!("{text:?} is neither an RFC 3339 time nor a duration such as 7d"))
+    })
+}
+
+fn parse_platform(text: &str) -> Result<Platform, String> {
+    text.parse()
+        .map_err(|e: policy::PlatformError| e.to_string())
 }
 
 #[derive(clap::Args)]

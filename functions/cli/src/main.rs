@@ -6,10 +6,13 @@
 //! decisions are made by the `policy` crate and I/O by the `mirror` crate.
 
 mod args;
+mod history;
+mod operate;
 mod plan;
 mod serve;
 mod simulate;
 mod status;
+mod stores;
 mod sync;
 
 use std::process::ExitCode;
@@ -40,6 +43,8 @@ async fn main() -> ExitCode {
         args::Command::Sync(args) => sync::run(args).await,
         args::Command::Serve(args) => serve::run(args).await,
         args::Command::Status(args) => status::run(args).await,
+        args::Command::Override(args) => operate::run(args).await,
+        args::Command::History(args) => history::run(args).await,
     };
     match result {
         Ok(code) => code,

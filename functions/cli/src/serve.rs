@@ -11,40 +11,47 @@ use axum::Router;
 use mirror::{ArtifactKey, LocalStore, StoreError, ARTIFACT_ROUTE};
 
 use crate::args::ServeArgs;
+use crate::stores::Stores;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let store = Arc::new(LocalStore::new(&args.store.store));
+    let stores = Arc::new(args.store.open().await?);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     // The first line of stdout says where to go; scripts read it when they asked for port 0.
     println!("listening on http://{address}");
-    tracing::info!(%address, store = %store.root().display(), "serving");
-    axum::serve(listener, router(store))
+    tracing::info!(%address, store = %stores.name, "serving");
+    axum::serve(listener, router(stores))
         .with_graceful_shutdown(shutdown())
         .await
         .context("the server failed")?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The redirect routes of the `mirror` crate, plus the route their local redirects point to.
-pub fn router(store: Arc<LocalStore>) -> Router {
-    Router::new()
-        .route(&format!("{ARTIFACT_ROUTE}{{*key}}"), get(artifact))
-        .fallback(redirect)
-        .with_state(store)
+/// The redirect routes of the `mirror` crate, plus, for the local store, the route its
+/// redirects point to (on AWS they point to presigned S3 URLs).
+pub fn router(stores: Arc<Stores>) -> Router {
+    let router = Router::new();
+    let router = match &stores.local {
+        Some(local) => router.route(
+            &format!("{ARTIFACT_ROUTE}{{*key}}"),
+            get(artifact).with_state(local.clone()),
+        ),
+        None => router,
+    };
+    router.fallback(redirect).with_state(stores)
 }
 
-async fn redirect(State(store): State<Arc<LocalStore>>, method: Method, uri: Uri) -> Response {
-    mirror::routes::respond(&method, uri.path(), &*store, &*store)
+async fn redirect(State(stores): State<Arc<Stores>>, method: Method, uri: Uri) -> Response {
+    mirror::routes::respond(&method, uri.path(), &*stores.state, &*stores.artifacts)
         .await
         .map(Body::from)
         .into_response()
 }
 
-/// Streams an artifact of the store. Only a path that is exactly an artifact key is served, so
-/// nothing else in the store directory can be reached.
+/// Streams an artifact of the local store. Only a path that is exactly an artifact key is
+/// served, so nothing else in the store directory can be reached.
 async fn artifact(State(store): State<Arc<LocalStore>>, Path(key): Path<String>) -> Response {
     let not_found = || (StatusCode::NOT_FOUND, "no such artifact\n").into_response();
     let Some(key) = ArtifactKey::parse(&key) else {

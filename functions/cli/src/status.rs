@@ -1,17 +1,16 @@
 use std::process::ExitCode;
 
-use mirror::{LocalStore, StateStore};
 use policy::rfc3339;
 use serde_json::json;
 
 use crate::args::{PlanFormat, StatusArgs};
 
 pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let store = LocalStore::new(&args.store.store);
-    let channels = store.channels().await?;
+    let stores = args.store.open().await?;
+    let channels = stores.state.channels().await?;
     let mut states = Vec::new();
     for channel in channels {
-        let state = store.state(&channel).await?;
+        let state = stores.state.state(&channel).await?;
         states.push((channel, state));
     }
     match args.format {
@@ -35,8 +34,8 @@ pub async fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         PlanFormat::Text => {
             if states.is_empty() {
                 println!(
-                    "no channels in {} yet: run `runner-mirror sync` first",
-                    store.root().display()
+                    "no channels in the {} yet: run `runner-mirror sync` first",
+                    stores.name
                 );
             }
             let time = |t: Option<chrono::DateTime<chrono::Utc>>, none: &str| {

@@ -1,20 +1,19 @@
 use std::process::ExitCode;
 
 use chrono::Utc;
-use mirror::{GithubConfig, GithubSource, LocalStore, Mirror, Token};
+use mirror::Mirror;
 use serde_json::json;
 
 use crate::args::{PlanFormat, SyncArgs};
 
 pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
-    // Read here and handed to the source only, which never prints it.
-    let token = std::env::var("GITHUB_TOKEN").ok().and_then(Token::new);
-    let source = GithubSource::new(GithubConfig::new(&args.github_api, &args.repo, token)?)?;
-    let store = LocalStore::new(&args.store.store);
+    let source = args.source.open()?;
+    let stores = args.store.open().await?;
     let mirror = Mirror {
         source: &source,
-        state: &store,
-        artifacts: &store,
+        state: &*stores.state,
+        artifacts: &*stores.artifacts,
+        channel_copies: args.channel_copies,
     };
     let now = args.now.unwrap_or_else(Utc::now);
     let done = match mirror.evaluate(&args.channel, now).await {

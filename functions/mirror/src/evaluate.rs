@@ -19,6 +19,8 @@ pub struct Mirror<'a> {
     pub source: &'a GithubSource,
     pub state: &'a dyn StateStore,
     pub artifacts: &'a dyn ArtifactStore,
+    /// Also keep a copy of each approved artifact at `channels/<channel>/<asset>`.
+    pub channel_copies: bool,
 }
 
 /// A successful evaluation.
@@ -111,6 +113,7 @@ impl Mirror<'_> {
                     at: now,
                     decision: Some(done.record.clone()),
                     error: None,
+                    change: None,
                 };
                 self.state.append_log(&entry).await.map_err(store_error)?;
             }
@@ -191,6 +194,19 @@ impl Mirror<'_> {
             .commit(channel, &state)
             .await
             .map_err(store_error)?;
+        // Only after the commit: a fixed key never runs ahead of the approved version.
+        if self.channel_copies {
+            for artifact in state.approved.iter().flat_map(|a| a.artifacts.values()) {
+                self.artifacts
+                    .copy_to_channel(channel, &artifact.key)
+                    .await
+                    .map_err(|cause| EvaluateError::Copy {
+                        channel: channel.clone(),
+                        key: artifact.key.clone(),
+                        cause,
+                    })?;
+            }
+        }
         Ok(Evaluated {
             channel: channel.clone(),
             record,
@@ -258,7 +274,10 @@ impl Mirror<'_> {
                         cause,
                     }
                 })?;
-                self.artifacts.put(&key, listed, body).await.map_err(copy_error)?;
+                self.artifacts
+                    .put(&key, listed, body)
+                    .await
+                    .map_err(copy_error)?;
                 copied.push(key);
             }
             stored.insert(platform, artifact);
@@ -282,6 +301,7 @@ impl Mirror<'_> {
             at: now,
             decision: error.record().cloned(),
             error: Some(message.clone()),
+            change: None,
         };
         if let Err(e) = self.state.append_log(&entry).await {
             tracing::error!(error = %e, "cannot append the failure to the decision log");

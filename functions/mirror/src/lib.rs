@@ -12,6 +12,7 @@
 mod evaluate;
 mod github;
 mod names;
+mod operate;
 pub mod routes;
 mod state;
 mod store;
@@ -23,6 +24,7 @@ pub use github::{
     DEFAULT_REPO,
 };
 pub use names::{ArtifactKey, ChannelName, ChannelNameError};
+pub use operate::{change_config, Change, Changed, OperateError, Parameter};
 pub use state::{Approved, ChannelState, Failure, LogEntry, StoredArtifact};
 pub use store::local::ARTIFACT_ROUTE;
 pub use store::{

@@ -94,6 +94,16 @@ impl ArtifactKey {
         self.platform.asset_name(&self.version)
     }
 
+    /// The fixed key of the channel's copy: `channels/<channel>/<asset name without its
+    /// version>`, e.g. `channels/stable/actions-runner-linux-x64.tar.gz`, the layout runners
+    /// that `aws s3 cp` with an instance role expect.
+    pub fn channel_copy(&self, channel: &ChannelName) -> String {
+        let fixed = self
+            .asset_name()
+            .replacen(&format!("-{}.", self.version), ".", 1);
+        format!("channels/{channel}/{fixed}")
+    }
+
     /// Reads a key back from its text form; only the exact form [`ArtifactKey::new`] writes is
     /// accepted, so `runners/v2.1.0/../../etc/passwd` or a different asset is `None`.
     pub fn parse(key: &str) -> Option<Self> {
@@ -149,6 +159,25 @@ mod tests {
         ] {
             let err = bad.parse::<ChannelName>().unwrap_err();
             assert!(err.to_string().contains(&format!("`{bad}`")));
+        }
+    }
+
+    #[test]
+    fn channel_keys_drop_the_version_and_keep_the_extension() {
+        let stable: ChannelName = "stable".parse().unwrap();
+        let v = Version::new(2, 316, 1);
+        let expected = [
+            (Platform::LinuxX64, "actions-runner-linux-x64.tar.gz"),
+            (Platform::LinuxArm64, "actions-runner-linux-arm64.tar.gz"),
+            (Platform::LinuxArm, "actions-runner-linux-arm.tar.gz"),
+            (Platform::OsxX64, "actions-runner-osx-x64.tar.gz"),
+            (Platform::OsxArm64, "actions-runner-osx-arm64.tar.gz"),
+            (Platform::WinX64, "actions-runner-win-x64.zip"),
+            (Platform::WinArm64, "actions-runner-win-arm64.zip"),
+        ];
+        for (platform, name) in expected {
+            let key = ArtifactKey::new(v.clone(), platform);
+            assert_eq!(key.channel_copy(&stable), format!("channels/stable/{name}"));
         }
     }
 

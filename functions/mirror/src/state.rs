@@ -42,8 +42,8 @@ pub struct Failure {
     pub error: String,
 }
 
-/// One line of a channel's decision log: an evaluation that changed the approved version or
-/// failed. Append-only.
+/// One entry of a channel's decision log: an evaluation that changed the approved version or
+/// failed, or an operator's change of the config. Append-only.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LogEntry {
     pub channel: ChannelName,
@@ -52,4 +52,7 @@ pub struct LogEntry {
     pub decision: Option<DecisionRecord>,
     /// Why the evaluation failed, if it did.
     pub error: Option<String>,
+    /// An operator's change, with who made it.
+    #[serde(default)]
+    pub change: Option<String>,
 }

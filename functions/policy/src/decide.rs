@@ -399,7 +399,8 @@ fn days_f64(d: TimeDelta) -> f64 {
 }
 
 impl OverrideReport {
-    fn at(overrides: &crate::config::Overrides, at: DateTime<Utc>) -> Self {
+    /// Splits the overrides into those active and those expired at `at`.
+    pub fn at(overrides: &crate::config::Overrides, at: DateTime<Utc>) -> Self {
         let mut report = OverrideReport::default();
         let mut file = |note: OverrideNote, expires: Option<DateTime<Utc>>| {
             if expires.is_some_and(|t| t <= at) {

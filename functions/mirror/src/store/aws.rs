@@ -2,8 +2,8 @@
 //! the one place SDK errors become [`StoreError`]s.
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::RequestId;
 
 use super::StoreError;
@@ -35,10 +35,17 @@ where
         SdkError::TimeoutError(_) => ("Timeout".to_owned(), "no answer in time".to_owned(), None),
         SdkError::DispatchFailure(failure) => (
             "DispatchFailure".to_owned(),
-            format!("cannot reach the endpoint: {:?}", failure.as_connector_error()),
+            format!(
+                "cannot reach the endpoint: {:?}",
+                failure.as_connector_error()
+            ),
             None,
         ),
-        other => ("Error".to_owned(), format!("{}", aws_sdk_s3::error::DisplayErrorContext(other)), None),
+        other => (
+            "Error".to_owned(),
+            format!("{}", aws_sdk_s3::error::DisplayErrorContext(other)),
+            None,
+        ),
     };
     StoreError::Aws {
         operation,

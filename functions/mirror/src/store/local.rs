@@ -6,6 +6,7 @@
 //! <root>/log/<channel>.jsonl        decision log, append-only
 //! <root>/cache/github-releases.json the GitHub listing with its ETags
 //! <root>/runners/v<V>/<asset>       artifacts, the same keys as in S3
+//! <root>/channels/<channel>/<asset>  optional copies at fixed names, as in S3
 //! ```
 //!
 //! Every file is written to a temporary name in its directory and renamed into place, so a
@@ -423,6 +424,30 @@ impl ArtifactStore for LocalStore {
         .await
     }
 
+    async fn copy_to_channel(
+        &self,
+        channel: &ChannelName,
+        key: &ArtifactKey,
+    ) -> Result<(), StoreError> {
+        let (source, target) = (
+            self.artifact_path(key),
+            self.path(&key.channel_copy(channel)),
+        );
+        Self::blocking(move || {
+            let dir = target.parent().expect("channel copies have a parent");
+            fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+            let temp = tempfile::Builder::new()
+                .prefix(".tmp")
+                .tempfile_in(dir)
+                .map_err(|e| io_error(dir, e))?;
+            fs::copy(&source, temp.path()).map_err(|e| io_error(&source, e))?;
+            temp.persist(&target)
+                .map_err(|e| io_error(&target, e.error))?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn download_url(&self, key: &ArtifactKey) -> Result<String, StoreError> {
         // A relative redirect: it works whatever host name or proxy the runner came through.
         Ok(format!("{ARTIFACT_ROUTE}{key}"))
@@ -451,7 +476,7 @@ mod tests {
         assert_eq!(store.channels().await.unwrap(), []);
         assert_eq!(
             store.config(&stable()).await.unwrap(),
-            ChannelConfig::default()
+            policy::ChannelConfig::default()
         );
         assert_eq!(
             store.state(&stable()).await.unwrap(),
@@ -534,7 +559,11 @@ mod tests {
         let (dir, store) = store();
         let key = ArtifactKey::new(Version::new(2, 1, 0), Platform::LinuxX64);
         let broken = body(vec![Ok(b"half"), Err(io::Error::other("connection reset"))]);
-        let err = store.put(&key, &artifact(&key), broken).await.unwrap_err().to_string();
+        let err = store
+            .put(&key, &artifact(&key), broken)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("connection reset"), "{err}");
         let leftovers: Vec<_> = fs::read_dir(dir.path().join("runners/v2.1.0"))
             .unwrap()
@@ -545,7 +574,11 @@ mod tests {
         );
 
         store
-            .put(&key, &artifact(&key), body(vec![Ok(b"runner"), Ok(b" bytes")]))
+            .put(
+                &key,
+                &artifact(&key),
+                body(vec![Ok(b"runner"), Ok(b" bytes")]),
+            )
             .await
             .unwrap();
         let sha: Sha256 = "2d0e4c2b8e2c1c8c0c6f5ad8a8f6b5a3a1b0f0d0e0c0b0a09080706050403020"
@@ -557,7 +590,10 @@ mod tests {
         let (real, _) = sha256_of(stream).await.unwrap();
         assert!(store.has(&key, &real).await.unwrap());
 
-        let again = store.put(&key, &artifact(&key), body(vec![Ok(b"other")])).await.unwrap_err();
+        let again = store
+            .put(&key, &artifact(&key), body(vec![Ok(b"other")]))
+            .await
+            .unwrap_err();
         assert!(matches!(again, StoreError::Occupied { .. }), "{again}");
         assert_eq!(
             store.download_url(&key).await.unwrap(),

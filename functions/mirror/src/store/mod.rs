@@ -44,6 +44,9 @@ pub enum StoreError {
     Occupied { key: ArtifactKey },
     #[error("{key} is not in the store")]
     Missing { key: ArtifactKey },
+    /// A store resource that cannot serve: a table or bucket of the wrong shape.
+    #[error("{resource}: {problem}")]
+    Setup { resource: String, problem: String },
     /// An AWS call failed; `code` and `request_id` are what AWS support asks for.
     #[error("{operation} on {resource} failed: {code}: {message}{}", request_id_text(.request_id))]
     Aws {
@@ -127,4 +130,12 @@ pub trait ArtifactStore: Send + Sync {
 
     /// Where a runner downloads the artifact from (for S3, a short-lived presigned URL).
     async fn download_url(&self, key: &ArtifactKey) -> Result<String, StoreError>;
+
+    /// Copies the artifact to the channel's fixed key ([`ArtifactKey::channel_copy`]),
+    /// replacing the previous copy.
+    async fn copy_to_channel(
+        &self,
+        channel: &ChannelName,
+        key: &ArtifactKey,
+    ) -> Result<(), StoreError>;
 }
