@@ -39,7 +39,7 @@ done
 api=$(sed -n 's/^api=//p' "$work/fake.out")
 [ -n "$api" ] || { echo "bench-s3-sync: the fake GitHub did not start" >&2; exit 1; }
 
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1 \
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
     AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true \
     RUNNER_MIRROR_TABLE=bench RUNNER_MIRROR_BUCKET=bench
 curl -sSfL -o "$work/asset.tar.gz" "$api/actions/runner/releases/download/v$version/actions-runner-linux-x64-$version.tar.gz"

@@ -8,10 +8,9 @@ use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use mirror::{ArtifactKey, LocalStore, StoreError, ARTIFACT_ROUTE};
+use mirror::{ArtifactKey, LocalStore, StoreError, Stores, ARTIFACT_ROUTE};
 
 use crate::args::ServeArgs;
-use crate::stores::Stores;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let stores = Arc::new(args.store.open().await?);

@@ -13,6 +13,8 @@ pub use local::LocalStore;
 pub use s3::S3Store;
 
 use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use policy::{Artifact, ChannelConfig, ConfigDocument, Sha256};
@@ -138,4 +140,41 @@ pub trait ArtifactStore: Send + Sync {
         channel: &ChannelName,
         key: &ArtifactKey,
     ) -> Result<(), StoreError>;
+}
+
+/// The stores an application works on, behind their ports: the local directory, or DynamoDB
+/// and S3.
+pub struct Stores {
+    pub state: Arc<dyn StateStore>,
+    pub artifacts: Arc<dyn ArtifactStore>,
+    /// The local store, whose artifacts a local server streams itself; none on AWS.
+    pub local: Option<Arc<LocalStore>>,
+    /// Which stores these are, for people.
+    pub name: String,
+}
+
+impl Stores {
+    pub fn local(root: impl Into<PathBuf>) -> Stores {
+        let local = Arc::new(LocalStore::new(root));
+        Stores {
+            state: local.clone(),
+            artifacts: local.clone(),
+            name: format!("local store {}", local.root().display()),
+            local: Some(local),
+        }
+    }
+
+    /// DynamoDB and S3, configured from the environment the way AWS tools are; both are
+    /// checked before this returns.
+    pub async fn aws(table: &str, bucket: &str) -> Result<Stores, StoreError> {
+        let config = sdk_config().await;
+        let state = DynamoStore::new(&config, table).await?;
+        let artifacts = S3Store::new(&config, bucket).await?;
+        Ok(Stores {
+            state: Arc::new(state),
+            artifacts: Arc::new(artifacts),
+            local: None,
+            name: format!("DynamoDB table {table} and S3 bucket {bucket}"),
+        })
+    }
 }
