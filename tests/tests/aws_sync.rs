@@ -174,3 +174,51 @@ fn a_table_without_a_bucket_is_refused_clearly() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("no-such-table"), "{stderr}");
 }
+
+#[test]
+fn operator_changes_on_dynamodb_record_the_aws_identity() {
+    let fake = FakeGithub::start(FakeGithub::history());
+    let aws = aws();
+    let api = fake.api_url();
+    let at = [
+        "--now",
+        "2024-06-07T00:00:00Z",
+        "--github-api",
+        api.as_str(),
+    ];
+    assert_ok(&aws.command().arg("sync").args(at).output().unwrap());
+    let pinned = assert_ok(
+        &aws.command()
+            .args(["override", "pin", "2.316.1", "--reason", "canary"])
+            .args(at)
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        pinned.contains("pin 2.316.1 (canary) (by arn:aws:"),
+        "{pinned}"
+    );
+    assert!(pinned.contains("decided by a pin"), "{pinned}");
+    let shown = assert_ok(
+        &aws.command()
+            .args(["override", "show"])
+            .args(at)
+            .output()
+            .unwrap(),
+    );
+    assert!(shown.contains("DynamoDB table"), "{shown}");
+    assert!(
+        shown.contains("override:   pin 2.316.1 (canary) [active]"),
+        "{shown}"
+    );
+    let history = assert_ok(
+        &aws.command()
+            .args(["history", "--limit", "1"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        history.contains("override: pin 2.316.1 (canary) by arn:aws:"),
+        "{history}"
+    );
+}

@@ -59,9 +59,15 @@ pub async fn run(args: OverrideArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let source = args.source.open()?;
-    let who = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".to_owned());
+    // The caller's AWS identity on the AWS stores, else the login name.
+    let aws_identity = match stores.local {
+        None => mirror::caller_identity().await,
+        Some(_) => None,
+    };
+    let who = aws_identity
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("USERNAME").ok())
+        .unwrap_or_else(|| "unknown".to_owned());
     let changed = change_config(&*stores.state, &source, &args.channel, &change, &who, now).await?;
     println!("channel {}: {} (by {who})", args.channel, change.describe());
     show(&changed.config, now);

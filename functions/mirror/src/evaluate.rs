@@ -23,6 +23,14 @@ pub struct Mirror<'a> {
     pub channel_copies: bool,
 }
 
+/// A decision with what it was made from.
+struct Decided {
+    record: DecisionRecord,
+    releases: ReleaseList,
+    platforms: Vec<Platform>,
+    pages_fetched: usize,
+}
+
 /// A successful evaluation.
 #[derive(Debug)]
 pub struct Evaluated {
@@ -123,12 +131,28 @@ impl Mirror<'_> {
         result
     }
 
-    async fn evaluate_from(
+    /// What `evaluate` would decide now, without copying or committing anything (a dry run).
+    pub async fn preview(
+        &self,
+        channel: &ChannelName,
+        now: DateTime<Utc>,
+    ) -> Result<DecisionRecord, EvaluateError> {
+        let current = self
+            .state
+            .state(channel)
+            .await
+            .map_err(EvaluateError::store(channel))?;
+        let decided = self.decide_now(channel, &current, now).await?;
+        Ok(decided.record)
+    }
+
+    /// Lists the releases (refreshing the listing cache) and decides with the channel's config.
+    async fn decide_now(
         &self,
         channel: &ChannelName,
         current: &ChannelState,
         now: DateTime<Utc>,
-    ) -> Result<Evaluated, EvaluateError> {
+    ) -> Result<Decided, EvaluateError> {
         let store_error = EvaluateError::store(channel);
         let config = self.state.config(channel).await.map_err(store_error)?;
         let cache = match self.state.release_cache().await {
@@ -153,14 +177,35 @@ impl Mirror<'_> {
                 .await
                 .map_err(store_error)?;
         }
-        let approved = current.approved.as_ref();
         let record = decide(&policy::Evaluation {
             releases: &listing.releases,
             now,
-            previous: approved.map(|a| &a.version),
+            previous: current.approved.as_ref().map(|a| &a.version),
             config: &config,
             assets: AssetCheck::Required,
         });
+        Ok(Decided {
+            record,
+            releases: listing.releases,
+            platforms: config.policy.platforms().to_vec(),
+            pages_fetched: listing.pages_fetched,
+        })
+    }
+
+    async fn evaluate_from(
+        &self,
+        channel: &ChannelName,
+        current: &ChannelState,
+        now: DateTime<Utc>,
+    ) -> Result<Evaluated, EvaluateError> {
+        let store_error = EvaluateError::store(channel);
+        let Decided {
+            record,
+            releases,
+            platforms,
+            pages_fetched,
+        } = self.decide_now(channel, current, now).await?;
+        let approved = current.approved.as_ref();
         let Outcome::Chosen { version, .. } = &record.outcome else {
             return Err(EvaluateError::Decision {
                 channel: channel.clone(),
@@ -168,13 +213,7 @@ impl Mirror<'_> {
             });
         };
         let (artifacts, copied) = self
-            .copy_artifacts(
-                channel,
-                version,
-                config.policy.platforms(),
-                &listing.releases,
-                approved,
-            )
+            .copy_artifacts(channel, version, &platforms, &releases, approved)
             .await?;
         let approved_at = match approved {
             Some(a) if &a.version == version => a.approved_at,
@@ -212,7 +251,7 @@ impl Mirror<'_> {
             record,
             state,
             copied,
-            pages_fetched: listing.pages_fetched,
+            pages_fetched,
         })
     }
 
@@ -274,11 +313,18 @@ impl Mirror<'_> {
                         cause,
                     }
                 })?;
-                self.artifacts
-                    .put(&key, listed, body)
-                    .await
-                    .map_err(copy_error)?;
-                copied.push(key);
+                match self.artifacts.put(&key, listed, body).await {
+                    Ok(()) => copied.push(key),
+                    // A concurrent evaluation stored the same file first (EventBridge delivers
+                    // at least once): that is success, unless the file is a different one.
+                    Err(StoreError::Occupied { .. })
+                        if self
+                            .artifacts
+                            .has(&key, &artifact.sha256)
+                            .await
+                            .map_err(copy_error)? => {}
+                    Err(e) => return Err(copy_error(e)),
+                }
             }
             stored.insert(platform, artifact);
         }
@@ -305,6 +351,16 @@ impl Mirror<'_> {
         };
         if let Err(e) = self.state.append_log(&entry).await {
             tracing::error!(error = %e, "cannot append the failure to the decision log");
+        }
+        // After a lost race the winner's state is newer than `current`: nothing to note there.
+        if matches!(
+            error,
+            EvaluateError::Store {
+                cause: StoreError::Conflict { .. },
+                ..
+            }
+        ) {
+            return;
         }
         let noted = ChannelState {
             revision: current.revision + 1,

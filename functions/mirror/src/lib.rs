@@ -28,5 +28,6 @@ pub use operate::{change_config, Change, Changed, OperateError, Parameter};
 pub use state::{Approved, ChannelState, Failure, LogEntry, StoredArtifact};
 pub use store::local::ARTIFACT_ROUTE;
 pub use store::{
-    sdk_config, ArtifactStore, DynamoStore, LocalStore, S3Store, StateStore, StoreError, Stores,
+    caller_identity, sdk_config, ArtifactStore, CachedState, DynamoStore, LocalStore, S3Store,
+    StateStore, StoreError, Stores,
 };

@@ -84,6 +84,21 @@ pub async fn respond(
     state: &dyn StateStore,
     artifacts: &dyn ArtifactStore,
 ) -> Response<Bytes> {
+    let response = respond_with_body(method, path, state, artifacts).await;
+    // A HEAD answer is the GET answer without its body, whatever the route or error.
+    if method == Method::HEAD {
+        let (parts, _) = response.into_parts();
+        return Response::from_parts(parts, Bytes::new());
+    }
+    response
+}
+
+async fn respond_with_body(
+    method: &Method,
+    path: &str,
+    state: &dyn StateStore,
+    artifacts: &dyn ArtifactStore,
+) -> Response<Bytes> {
     let route = match parse_route(path) {
         Ok(route) => route,
         Err(e) => return error(e.status(), path, &e.to_string()),
@@ -99,7 +114,7 @@ pub async fn respond(
             .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
-    let response = match answer(&route, path, state, artifacts).await {
+    match answer(&route, path, state, artifacts).await {
         Ok(response) => response,
         Err(e) => {
             tracing::error!(path, error = %e, "store failed");
@@ -109,12 +124,7 @@ pub async fn respond(
                 "the mirror's store failed; see its logs",
             )
         }
-    };
-    if method == Method::HEAD {
-        let (parts, _) = response.into_parts();
-        return Response::from_parts(parts, Bytes::new());
     }
-    response
 }
 
 async fn answer(
@@ -229,6 +239,24 @@ mod tests {
 
     fn channel(name: &str) -> ChannelName {
         name.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn head_answers_never_carry_a_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::LocalStore::new(dir.path());
+        for path in [
+            "/stable/../x",
+            "/stable%2Flinux-x64",
+            "/nope/linux-x64",
+            "/stable",
+        ] {
+            let get = respond(&Method::GET, path, &store, &store).await;
+            let head = respond(&Method::HEAD, path, &store, &store).await;
+            assert_eq!(head.status(), get.status(), "{path}");
+            assert!(!get.body().is_empty(), "{path}: GET explains the error");
+            assert!(head.body().is_empty(), "{path}: HEAD has no body");
+        }
     }
 
     #[test]

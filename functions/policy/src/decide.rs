@@ -81,8 +81,13 @@ pub fn decide(evaluation: &Evaluation<'_>) -> DecisionRecord {
     // A failed evaluation keeps serving the previous version, so that is what the next one sees.
     let holds = chosen.as_ref().or(evaluation.previous);
     let next_change = known.next_change(evaluation, holds, chosen.as_ref());
+    let published_at = chosen
+        .as_ref()
+        .and_then(|v| evaluation.releases.get(v))
+        .map(|r| r.published_at);
     DecisionRecord {
         evaluated_at: evaluation.now,
+        published_at,
         previous: evaluation.previous.cloned(),
         changed: chosen.is_some() && chosen.as_ref() != evaluation.previous,
         outcome: choice.outcome,

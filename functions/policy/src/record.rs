@@ -19,6 +19,8 @@ pub struct DecisionRecord {
     pub previous: Option<Version>,
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// When the chosen version was published, if it is a known release.
+    pub published_at: Option<DateTime<Utc>>,
     /// True when a version was chosen and it differs from `previous`.
     pub changed: bool,
     /// What the rules alone chose, also when a pin or freeze decided.

@@ -14,6 +14,18 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
+/// Who is calling, as AWS sees it (an IAM ARN), for the record of an operator's change;
+/// `None` when AWS cannot tell (no credentials, no network).
+pub async fn caller_identity() -> Option<String> {
+    let config = sdk_config().await;
+    let identity = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .ok()?;
+    identity.arn().map(str::to_owned)
+}
+
 /// Wraps an SDK error with the operation and resource it concerned and AWS's request id.
 pub(crate) fn aws_error<E>(
     operation: &'static str,

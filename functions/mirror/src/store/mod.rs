@@ -3,11 +3,13 @@
 //! directory store implements both; the AWS stores will too.
 
 mod aws;
+mod cached;
 mod dynamodb;
 pub(crate) mod local;
 mod s3;
 
-pub use aws::sdk_config;
+pub use aws::{caller_identity, sdk_config};
+pub use cached::CachedState;
 pub use dynamodb::DynamoStore;
 pub use local::LocalStore;
 pub use s3::S3Store;
