@@ -1,5 +1,6 @@
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::body::Body;
@@ -8,12 +9,14 @@ use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use mirror::{ArtifactKey, LocalStore, StoreError, Stores, ARTIFACT_ROUTE};
+use mirror::{
+    ArtifactKey, ArtifactStore, CachedState, LocalStore, StoreError, Stores, ARTIFACT_ROUTE,
+};
 
 use crate::args::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let stores = Arc::new(args.store.open().await?);
+    let stores = args.store.open().await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -21,16 +24,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The first line of stdout says where to go; scripts read it when they asked for port 0.
     println!("listening on http://{address}");
     tracing::info!(%address, store = %stores.name, "serving");
-    axum::serve(listener, router(stores))
+    let ttl = Duration::from_secs_f64(args.state_ttl);
+    axum::serve(listener, router(stores, ttl))
         .with_graceful_shutdown(shutdown())
         .await
         .context("the server failed")?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// What the redirect routes answer from: the state, read through a short cache, and the
+/// artifact store.
+struct Routes {
+    state: CachedState,
+    artifacts: Arc<dyn ArtifactStore>,
+}
+
 /// The redirect routes of the `mirror` crate, plus, for the local store, the route its
 /// redirects point to (on AWS they point to presigned S3 URLs).
-pub fn router(stores: Arc<Stores>) -> Router {
+fn router(stores: Stores, state_ttl: Duration) -> Router {
     let router = Router::new();
     let router = match &stores.local {
         Some(local) => router.route(
@@ -39,11 +50,15 @@ pub fn router(stores: Arc<Stores>) -> Router {
         ),
         None => router,
     };
-    router.fallback(redirect).with_state(stores)
+    let routes = Routes {
+        state: CachedState::new(stores.state, state_ttl),
+        artifacts: stores.artifacts,
+    };
+    router.fallback(redirect).with_state(Arc::new(routes))
 }
 
-async fn redirect(State(stores): State<Arc<Stores>>, method: Method, uri: Uri) -> Response {
-    mirror::routes::respond(&method, uri.path(), &*stores.state, &*stores.artifacts)
+async fn redirect(State(routes): State<Arc<Routes>>, method: Method, uri: Uri) -> Response {
+    mirror::routes::respond(&method, uri.path(), &routes.state, &*routes.artifacts)
         .await
         .map(Body::from)
         .into_response()
