@@ -22,7 +22,7 @@ bin=target/release
 work=$(mktemp -d)
 fake_pid=
 cleanup() {
-    [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null || true
+    if [ -n "$fake_pid" ]; then kill "$fake_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT

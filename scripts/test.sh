@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs every check of runner-mirror; CI runs exactly this (.ci/run).
-# It needs the Rust toolchain (cargo, rustfmt, clippy), python3 with venv, crates.io and PyPI;
-# the pinned Python tools (requirements-test.txt) go into .venv, once.
+# It needs the Rust toolchain (cargo, rustfmt, clippy; rustup for the arm64 target), python3
+# with venv, crates.io, PyPI and Debian's packages (for shellcheck); the pinned Python tools
+# (requirements-test.txt) go into .venv, and the rest is installed, once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,13 +23,36 @@ then
     .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-test.txt
 fi
 
+echo "== other tools"
+# Lambda's arm64 (Graviton) target, for `cargo lambda build --arm64`.
+if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+    rustup target add aarch64-unknown-linux-gnu
+fi
+if ! command -v shellcheck >/dev/null; then
+    apt-get update -qq
+    apt-get install -y -qq shellcheck >/dev/null
+fi
+
 echo "== format"
 cargo fmt --all -- --check
 echo "== lint"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== build"
-# The end-to-end tests run the real binaries, so build them before testing.
+# The end-to-end tests run the real binaries, so build them before testing: the workspace,
+# and each function as the Lambda emulator's `cargo run -p <function>` builds it (alone, its
+# dependencies have other features than in the workspace's build).
 cargo build --workspace --locked
+cargo build --locked -p evaluate --bin evaluate
+cargo build --locked -p redirect --bin redirect
+echo "== infra"
+# Informational findings too: the template has none, and should stay so.
+.venv/bin/cfn-lint --include-checks I -- infra/template.yaml
+.venv/bin/checkov --quiet --compact --skip-download --framework cloudformation -f infra/template.yaml
+shellcheck infra/*.sh scripts/*.sh .ci/run
+echo "== lambda release build"
+# What `sam build` runs for each function: Graviton binaries, cross-compiled with zig.
+PATH="$PWD/.venv/bin:$PATH" cargo lambda build --release --arm64 --locked
+ls -l target/lambda/evaluate/bootstrap target/lambda/redirect/bootstrap
 echo "== test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

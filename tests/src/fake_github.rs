@@ -1343,10 +1343,13 @@ fn runner_package(version: &Version, platform: Platform, variant: Variant) -> Ve
         "#!/bin/sh\n\
          # Fake runner {version} ({platform}{suffix}) from runner-mirror's fake GitHub.\n\
          # Records its arguments in .configured next to it, so tests can check how the\n\
-         # runner was configured.\n\
+         # runner was configured, and in .token the registration token that the real\n\
+         # runner takes from ACTIONS_RUNNER_INPUT_TOKEN in place of --token.\n\
          dir=$(cd \"$(dirname \"$0\")\" && pwd)\n\
          echo \"config.sh $*\"\n\
          printf '%s\\n' \"$*\" > \"$dir/.configured\"\n\
+         token=${{ACTIONS_RUNNER_INPUT_TOKEN:-}}\n\
+         [ -z \"$token\" ] || printf '%s\\n' \"$token\" > \"$dir/.token\"\n\
          exit 0\n",
         suffix = variant.suffix(),
     );

@@ -5,10 +5,39 @@
 //! the workspace must be built first (`cargo build --workspace`, which the test command does).
 
 pub mod fake_github;
+pub mod lambda;
 pub mod moto;
 
 use std::path::PathBuf;
 use std::process::Command;
+
+/// The workspace's root directory.
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate is in the workspace")
+        .to_path_buf()
+}
+
+/// A tool of the pinned Python packages (`requirements-test.txt`) in the workspace's `.venv`,
+/// or the one the environment variable `override_variable` points at.
+///
+/// Panics with instructions when it is missing: a missing tool is a failed test, never a
+/// skipped one.
+pub(crate) fn venv_tool(binary: &str, override_variable: &str, package: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(override_variable) {
+        return PathBuf::from(path);
+    }
+    let venv = workspace().join(".venv/bin").join(binary);
+    if venv.is_file() {
+        return venv;
+    }
+    panic!(
+        "{binary} is missing: run ./scripts/test.sh (it installs the pinned {package} into \
+         .venv), or `python3 -m venv .venv && .venv/bin/pip install -r requirements-test.txt`, \
+         or point {override_variable} at a {binary} binary"
+    );
+}
 
 /// A file of `tests/fixtures/`.
 pub fn fixture(name: &str) -> PathBuf {
@@ -35,18 +64,27 @@ pub fn runner_mirror() -> Command {
         binary.display()
     );
     let mut command = Command::new(binary);
-    // Nothing from the developer's environment may choose a store or a GitHub for a test.
+    isolate(&mut command);
+    command
+}
+
+/// Removes from `command`'s environment what could choose a store, a GitHub or a token for a
+/// test from the developer's own environment.
+pub(crate) fn isolate(command: &mut Command) {
     for name in [
         "GITHUB_TOKEN",
+        "GITHUB_TOKEN_PARAMETER",
+        "GITHUB_TOKEN_SECRET",
         "GITHUB_API_URL",
         "RUNNER_MIRROR_STORE",
         "RUNNER_MIRROR_TABLE",
         "RUNNER_MIRROR_BUCKET",
+        "RUNNER_MIRROR_CHANNELS",
+        "RUNNER_MIRROR_REPO",
         "AWS_ENDPOINT_URL",
     ] {
         command.env_remove(name);
     }
-    command
 }
 
 /// A `runner-mirror serve` child process on a free loopback port, stopped when dropped.

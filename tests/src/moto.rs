@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 
+use crate::venv_tool;
+
 /// Stops `moto_server` (its first argument) when standard input closes.
 const GUARD: &str = r#"
 import subprocess, sys
@@ -39,28 +41,6 @@ pub struct Moto {
     _guard: Mutex<(Child, ChildStdin)>,
 }
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate is in the workspace")
-        .to_path_buf()
-}
-
-fn moto_server() -> PathBuf {
-    if let Some(path) = std::env::var_os("MOTO_SERVER") {
-        return PathBuf::from(path);
-    }
-    let venv = workspace().join(".venv/bin/moto_server");
-    if venv.is_file() {
-        return venv;
-    }
-    panic!(
-        "moto_server is missing: run ./scripts/test.sh (it installs the pinned moto[server] \
-         into .venv), or `python3 -m venv .venv && .venv/bin/pip install -r requirements-test.txt`, \
-         or point MOTO_SERVER at a moto_server binary"
-    );
-}
-
 /// The moto server of this test binary, started on first use.
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
@@ -69,7 +49,7 @@ pub fn moto() -> &'static Moto {
 
 impl Moto {
     fn start() -> Moto {
-        let server = moto_server();
+        let server = venv_tool("moto_server", "MOTO_SERVER", "moto[server]");
         let python = server.with_file_name("python");
         let python = if python.is_file() {
             python

@@ -2,7 +2,7 @@
 //! log line and a metrics line per channel.
 
 use chrono::{DateTime, Utc};
-use lambda_runtime::LambdaEvent;
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use mirror::{ArtifactKey, ChannelName, EvaluateError, GithubSource, Mirror, Stores, Token};
 use policy::{rfc3339, DecisionRecord};
 use serde::Serialize;
@@ -53,6 +53,22 @@ pub enum HandleError {
         total: usize,
         failures: Vec<EvaluateError>,
     },
+}
+
+/// What Lambda reports of a failed invocation: an `errorType` an alarm or a person can tell
+/// apart (rather than the Rust type's name), and the message.
+impl From<HandleError> for Diagnostic {
+    fn from(error: HandleError) -> Diagnostic {
+        let error_type = match &error {
+            HandleError::Invocation(_) => "InvalidInvocation",
+            HandleError::UnknownChannel { .. } => "UnknownChannel",
+            HandleError::Failed { .. } => "EvaluationFailed",
+        };
+        Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
 }
 
 fn list(channels: &[ChannelName]) -> String {
@@ -122,11 +138,10 @@ impl Evaluator {
 
     /// The Lambda handler: reads the invocation from the event and runs it. The response is
     /// the [`Report`] as JSON; any failed channel makes the invocation fail.
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Report, HandleError> {
         let invocation =
             Invocation::from_payload(&event.payload).map_err(HandleError::Invocation)?;
-        let report = self.run(&invocation).await?;
-        Ok(serde_json::to_value(report)?)
+        self.run(&invocation).await
     }
 
     /// Evaluates (or, for a dry run, previews) the channels the invocation names, every one

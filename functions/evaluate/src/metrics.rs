@@ -107,7 +107,9 @@ pub fn emf_line(metrics: &ChannelMetrics<'_>, timestamp: DateTime<Utc>) -> Strin
             "Timestamp": timestamp.timestamp_millis(),
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [["Channel"]],
+                // Per channel, and once more over all channels: alarms watch the latter, so
+                // the template needs no list of channels.
+                "Dimensions": [["Channel"], []],
                 "Metrics": definitions,
             }],
         }),
@@ -160,7 +162,7 @@ mod tests {
                     "Timestamp": 1_717_718_400_000_i64,
                     "CloudWatchMetrics": [{
                         "Namespace": "RunnerMirror",
-                        "Dimensions": [["Channel"]],
+                        "Dimensions": [["Channel"], []],
                         "Metrics": [
                             {"Name": "DaysUntilCutoff", "Unit": "None"},
                             {"Name": "ApprovedVersionAgeDays", "Unit": "None"},

@@ -56,6 +56,7 @@ impl Deployment {
         self.evaluator
             .handle(LambdaEvent::new(payload, Context::default()))
             .await
+            .map(|report| serde_json::to_value(report).unwrap())
             .map_err(|e| e.to_string())
     }
 

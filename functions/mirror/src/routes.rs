@@ -138,7 +138,10 @@ async fn answer(
     };
     let current = state.state(channel).await?;
     let Some(approved) = &current.approved else {
-        return Ok(if state.channels().await?.contains(channel) {
+        // The default channel exists from the start: before the first evaluation of a new
+        // deployment, runners are told to wait, not that they asked for the wrong thing.
+        let known = *channel == ChannelName::default() || state.channels().await?.contains(channel);
+        return Ok(if known {
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 path,
@@ -256,6 +259,29 @@ mod tests {
             assert_eq!(head.status(), get.status(), "{path}");
             assert!(!get.body().is_empty(), "{path}: GET explains the error");
             assert!(head.body().is_empty(), "{path}: HEAD has no body");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_default_channel_is_unavailable_before_its_first_approval() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::LocalStore::new(dir.path());
+        for (path, status, message) in [
+            (
+                "/stable/linux-x64",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "channel stable has no approved version yet",
+            ),
+            (
+                "/beta/linux-x64",
+                StatusCode::NOT_FOUND,
+                "unknown channel beta",
+            ),
+        ] {
+            let response = respond(&Method::GET, path, &store, &store).await;
+            assert_eq!(response.status(), status, "{path}");
+            let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+            assert_eq!(body["error"], message, "{path}");
         }
     }
 

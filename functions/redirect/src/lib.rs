@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use lambda_http::{http, Body, Request, RequestExt, Response};
-use mirror::{routes, ArtifactStore, CachedState, DynamoStore, S3Store, StateStore, StoreError};
+use mirror::{routes, ArtifactStore, CachedState, DynamoStore, S3Store, StateStore};
 
 const TABLE: &str = "RUNNER_MIRROR_TABLE";
 const BUCKET: &str = "RUNNER_MIRROR_BUCKET";
@@ -41,13 +41,6 @@ pub enum ConfigError {
         value: String,
         expected: &'static str,
     },
-    /// The table or bucket the variable names cannot serve (missing, wrong shape, no access).
-    /// Boxed: a store error is large, and this one happens once, at a cold start.
-    #[error("{variable}: {cause}")]
-    Store {
-        variable: &'static str,
-        cause: Box<StoreError>,
-    },
 }
 
 /// The handler: answers the redirect routes from the cached channel state and the artifact
@@ -71,25 +64,14 @@ impl Redirect {
     }
 
     /// The handler on the DynamoDB table and S3 bucket the environment names (see
-    /// [`ConfigError`] for the variables). Both stores check their resource now, so a wrong name
-    /// or a missing permission fails the cold start instead of every request.
+    /// [`ConfigError`] for the variables). It makes no request at start: presigning a URL
+    /// needs none, and the cold start of a runner's first download should not wait for checks.
+    /// A wrong table or a missing permission shows in each request's answer and log instead.
     pub async fn from_env() -> Result<Redirect, ConfigError> {
         let settings = Settings::read(env::var)?;
         let config = mirror::sdk_config().await;
-        // Independent checks: the cold start waits for the slower one, not for both in turn.
-        let (state, artifacts) = tokio::join!(
-            DynamoStore::new(&config, &settings.table),
-            S3Store::new(&config, &settings.bucket),
-        );
-        let store_error = |variable| {
-            move |cause| ConfigError::Store {
-                variable,
-                cause: Box::new(cause),
-            }
-        };
-        let state = state.map_err(store_error(TABLE))?;
-        let artifacts = artifacts
-            .map_err(store_error(BUCKET))?
+        let state = DynamoStore::unchecked(&config, &settings.table);
+        let artifacts = S3Store::unchecked(&config, &settings.bucket)
             .with_presign_expiry(settings.presign_expiry);
         Ok(Redirect::new(
             Arc::new(state),

@@ -13,6 +13,11 @@ use crate::github::ReleaseCache;
 use crate::names::ChannelName;
 use crate::state::{ChannelState, LogEntry};
 
+/// How many channels' states are kept at most. Channel names come from requests, and a public
+/// URL may be asked for any number of made-up ones: memory stays bounded, and past this many
+/// live entries a state is read but not kept.
+const MAX_CACHED_STATES: usize = 256;
+
 /// Caches `state` and `channels` for `ttl`; everything else goes straight to the inner store.
 /// A commit through this store forgets the channel's cached state.
 pub struct CachedState {
@@ -57,10 +62,13 @@ impl StateStore for CachedState {
             }
         }
         let state = self.inner.state(channel).await?;
-        self.states
-            .lock()
-            .expect("cache lock")
-            .insert(channel.clone(), (Instant::now(), state.clone()));
+        let mut states = self.states.lock().expect("cache lock");
+        if states.len() >= MAX_CACHED_STATES {
+            states.retain(|_, (at, _)| self.fresh(*at));
+        }
+        if states.len() < MAX_CACHED_STATES || states.contains_key(channel) {
+            states.insert(channel.clone(), (Instant::now(), state.clone()));
+        }
         Ok(state)
     }
 
@@ -135,5 +143,30 @@ mod tests {
 
         let uncached = CachedState::new(local, Duration::ZERO);
         assert_eq!(uncached.channels().await.unwrap(), [stable]);
+    }
+
+    #[tokio::test]
+    async fn made_up_channels_do_not_grow_the_cache_past_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let cached = CachedState::new(
+            Arc::new(LocalStore::new(dir.path())),
+            Duration::from_secs(3600),
+        );
+        for n in 0..MAX_CACHED_STATES + 10 {
+            let name: ChannelName = format!("made-up-{n}").parse().unwrap();
+            cached.state(&name).await.unwrap();
+        }
+        assert_eq!(cached.states.lock().unwrap().len(), MAX_CACHED_STATES);
+
+        // Once entries expire, new channels take their places.
+        let expiring = CachedState {
+            ttl: Duration::ZERO,
+            ..cached
+        };
+        let stable: ChannelName = "stable".parse().unwrap();
+        expiring.state(&stable).await.unwrap();
+        let states = expiring.states.lock().unwrap();
+        assert_eq!(states.len(), 1);
+        assert!(states.contains_key(&stable));
     }
 }

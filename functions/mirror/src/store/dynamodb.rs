@@ -74,9 +74,10 @@ impl DynamoStore {
         config: &aws_config::SdkConfig,
         table: &str,
     ) -> Result<DynamoStore, StoreError> {
-        let client = Client::new(config);
+        let store = DynamoStore::unchecked(config, table);
         let resource = format!("table {table}");
-        let described = client
+        let described = store
+            .client
             .describe_table()
             .table_name(table)
             .send()
@@ -152,11 +153,18 @@ impl DynamoStore {
                 problem: format!("its key schema is {found}, but runner-mirror needs {KEY_SCHEMA}"),
             });
         }
-        Ok(DynamoStore {
-            client,
+        Ok(store)
+    }
+
+    /// A store on `table`, without a request: for a process that only reads state (the
+    /// redirect function), whose cold start should not wait for a check its requests do not
+    /// need; a wrong table then fails each request, with the table's name.
+    pub fn unchecked(config: &aws_config::SdkConfig, table: &str) -> DynamoStore {
+        DynamoStore {
+            client: Client::new(config),
             table: table.to_owned(),
             last_log_suffix: AtomicU64::new(0),
-        })
+        }
     }
 
     /// The table this store uses.

@@ -63,13 +63,8 @@ impl S3Store {
     /// A store on `bucket`, which must exist: it is checked now so that a wrong name or a
     /// missing permission fails at start rather than in the middle of a copy.
     pub async fn new(config: &aws_config::SdkConfig, bucket: &str) -> Result<S3Store, StoreError> {
-        let mut s3_config = aws_sdk_s3::config::Builder::from(config);
-        // Local S3s (moto, MinIO) answer on one host name, not on `<bucket>.<host>`.
-        if config.endpoint_url().is_some() {
-            s3_config = s3_config.force_path_style(true);
-        }
-        let client = Client::from_conf(s3_config.build());
-        if let Err(e) = client.head_bucket().bucket(bucket).send().await {
+        let store = S3Store::unchecked(config, bucket);
+        if let Err(e) = store.client.head_bucket().bucket(bucket).send().await {
             // HeadBucket answers a missing bucket with a bare 404, whose message says nothing.
             let missing = e.as_service_error().is_some_and(|e| e.is_not_found());
             let mut error = aws_error("HeadBucket", &format!("s3://{bucket}"), e);
@@ -82,11 +77,23 @@ impl S3Store {
             }
             return Err(error);
         }
-        Ok(S3Store {
-            client,
+        Ok(store)
+    }
+
+    /// A store on `bucket`, without a request: for a process that only presigns URLs (the
+    /// redirect function), whose role may read objects but not the bucket, and whose cold
+    /// start should not wait for a check its requests do not need.
+    pub fn unchecked(config: &aws_config::SdkConfig, bucket: &str) -> S3Store {
+        let mut s3_config = aws_sdk_s3::config::Builder::from(config);
+        // Local S3s (moto, MinIO) answer on one host name, not on `<bucket>.<host>`.
+        if config.endpoint_url().is_some() {
+            s3_config = s3_config.force_path_style(true);
+        }
+        S3Store {
+            client: Client::from_conf(s3_config.build()),
             bucket: bucket.to_owned(),
             presign_expiry: DEFAULT_PRESIGN_EXPIRY,
-        })
+        }
     }
 
     /// Sets how long download URLs stay valid; kept between 1 s and the 7 days SigV4 allows.
