@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{isolate, venv_tool, workspace};
+use crate::{isolate, venv_tool, wait_for_server, workspace};
 
 /// How long an invocation or a Function URL request may take, the function's first start
 /// included: a `cargo run` that finds everything built takes a second or two, one that has to
@@ -88,17 +88,11 @@ impl Emulator {
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start cargo lambda watch: {e}"));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("cargo lambda watch for {function} exited at start: {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "cargo lambda watch for {function} did not listen on 127.0.0.1:{port} within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for_server(
+            &mut child,
+            &format!("cargo lambda watch for {function} on 127.0.0.1:{port}"),
+            || TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok(),
+        );
         Emulator {
             child,
             function: function.to_owned(),

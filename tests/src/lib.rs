@@ -9,7 +9,8 @@ pub mod lambda;
 pub mod moto;
 
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
 /// The workspace's root directory.
 pub fn workspace() -> PathBuf {
@@ -37,6 +38,22 @@ pub(crate) fn venv_tool(binary: &str, override_variable: &str, package: &str) ->
          .venv), or `python3 -m venv .venv && .venv/bin/pip install -r requirements-test.txt`, \
          or point {override_variable} at a {binary} binary"
     );
+}
+
+/// Waits up to 60 s until `ready` holds for the server `child` (described by `what`); panics
+/// when it exits first or the time runs out.
+pub(crate) fn wait_for_server(child: &mut Child, what: &str, ready: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited at start: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not answer within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// A file of `tests/fixtures/`.

@@ -11,12 +11,12 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 
-use crate::venv_tool;
+use crate::{venv_tool, wait_for_server};
 
 /// Stops `moto_server` (its first argument) when standard input closes.
 const GUARD: &str = r#"
@@ -69,20 +69,11 @@ impl Moto {
             .unwrap_or_else(|e| panic!("cannot start {} for moto_server: {e}", python.display()));
         let stdin = child.stdin.take().expect("stdin is piped");
         let endpoint = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !answers(port) {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "moto_server ({}) exited at start: {status}",
-                    server.display()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not answer on {endpoint} within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for_server(
+            &mut child,
+            &format!("moto_server ({}) on {endpoint}", server.display()),
+            || answers(port),
+        );
         Moto {
             endpoint,
             _guard: Mutex::new((child, stdin)),
