@@ -804,3 +804,31 @@ async fn channels_are_those_with_a_config_or_a_state() {
         [channel("canary"), channel("stable")]
     );
 }
+
+/// The redirect opens its table unchecked (no request at a cold start): a wrong table then
+/// shows in every read, with its name, and the route answers a JSON 500 instead of a redirect.
+#[tokio::test]
+async fn an_unchecked_store_on_a_missing_table_fails_each_read_with_its_name() {
+    let table = unique_name("absent");
+    let config = moto().sdk_config().await;
+    let state = DynamoStore::unchecked(&config, &table);
+    let err = state
+        .state(&ChannelName::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&format!("table {table}")), "{err}");
+    assert!(err.contains("ResourceNotFound"), "{err}");
+
+    let artifacts = mirror::S3Store::unchecked(&config, "no-request-is-made");
+    let response = mirror::routes::respond(
+        &axum::http::Method::GET,
+        "/stable/linux-x64",
+        &state,
+        &artifacts,
+    )
+    .await;
+    assert_eq!(response.status(), 500);
+    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(body["route"], "/stable/linux-x64");
+}
