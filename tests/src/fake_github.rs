@@ -242,6 +242,9 @@ impl FakeGithubBuilder {
             faults: HashMap::new(),
             large: HashMap::new(),
             truncate: false,
+            download_rate: None,
+            downloads_in_flight: 0,
+            peak_downloads_in_flight: 0,
             fail_api: 0,
             limit: None,
             max_per_page: self.max_per_page,
@@ -469,6 +472,12 @@ impl FakeGithub {
         self.shared.lock().limit = None;
     }
 
+    /// Paces every download to `bytes_per_second` (per connection, as a network link would),
+    /// or lifts the pace with `None` (the default: as fast as loopback and the CPU allow).
+    pub fn set_download_rate(&self, bytes_per_second: Option<u64>) {
+        self.shared.lock().download_rate = bytes_per_second.map(|r| r.max(1));
+    }
+
     /// Caps the page size below GitHub's 100, to force pagination with few releases.
     pub fn set_max_per_page(&self, n: usize) {
         self.shared.lock().max_per_page = Some(n.max(1));
@@ -518,7 +527,15 @@ impl FakeGithub {
     }
 
     pub fn clear_requests(&self) {
-        self.shared.lock().requests.clear();
+        let mut state = self.shared.lock();
+        state.requests.clear();
+        state.peak_downloads_in_flight = state.downloads_in_flight;
+    }
+
+    /// The most downloads that were being sent at the same time since the start (or since
+    /// [`FakeGithub::clear_requests`]).
+    pub fn peak_downloads_in_flight(&self) -> usize {
+        self.shared.lock().peak_downloads_in_flight
     }
 }
 
@@ -564,6 +581,9 @@ struct ServerState {
     /// Large bodies that replace a full package's generated content.
     large: HashMap<(Version, Platform), Content>,
     truncate: bool,
+    download_rate: Option<u64>,
+    downloads_in_flight: usize,
+    peak_downloads_in_flight: usize,
     fail_api: u32,
     limit: Option<Limit>,
     max_per_page: Option<usize>,
@@ -1069,14 +1089,26 @@ async fn download_redirect(
 }
 
 /// What a download serves: the content of a published release's asset, and whether to cut it.
-fn lookup(shared: &Shared, tag: &str, name: &str) -> Option<(Content, bool)> {
+fn lookup(shared: &Shared, tag: &str, name: &str) -> Option<Download> {
     let version: Version = tag.strip_prefix('v')?.parse().ok()?;
     let state = shared.lock();
     // Drafts are not public on github.com: their files are not downloadable either.
     let entry = state.entry(&version).filter(|e| !e.release.draft)?;
     let asset = entry.assets.iter().find(|a| a.name == name)?;
     let served = state.served(&version, asset);
-    Some((served.content.clone(), state.truncate))
+    Some(Download {
+        content: served.content.clone(),
+        truncate: state.truncate,
+        rate: state.download_rate,
+    })
+}
+
+/// What one download sends, under the switches in force when it was asked for.
+struct Download {
+    content: Content,
+    truncate: bool,
+    /// Bytes per second, when downloads are paced like a network link.
+    rate: Option<u64>,
 }
 
 /// `GET /objects/{tag}/{name}`: the bytes.
@@ -1084,23 +1116,31 @@ async fn object(
     State(shared): State<Arc<Shared>>,
     Path((tag, name)): Path<(String, String)>,
 ) -> Response {
-    let Some((content, truncate)) = lookup(&shared, &tag, &name) else {
+    let Some(Download {
+        content,
+        truncate,
+        rate,
+    }) = lookup(&shared, &tag, &name)
+    else {
         return plain_not_found();
     };
     let size = content.size();
-    let body = match (content, truncate) {
-        (Content::Small(bytes), false) => Body::from(bytes),
+    let chunks = match (content, truncate) {
+        (Content::Small(bytes), false) => stream::iter([Ok(bytes)]).boxed(),
         (Content::Small(bytes), true) => {
             let half = bytes.slice(..bytes.len() / 2);
-            Body::from_stream(stream::iter([Ok(half)]).chain(cut_off()))
+            stream::iter([Ok(half)]).chain(cut_off()).boxed()
         }
-        (Content::Large { seed, .. }, false) => {
-            Body::from_stream(stream::iter(noise(seed, size).map(Ok::<_, io::Error>)))
-        }
-        (Content::Large { seed, .. }, true) => {
-            Body::from_stream(stream::iter(noise(seed, size / 2).map(Ok)).chain(cut_off()))
-        }
+        (Content::Large { seed, .. }, false) => stream::iter(noise(seed, size).map(Ok)).boxed(),
+        (Content::Large { seed, .. }, true) => stream::iter(noise(seed, size / 2).map(Ok))
+            .chain(cut_off())
+            .boxed(),
     };
+    let chunks = match rate {
+        Some(rate) => paced(chunks, rate).boxed(),
+        None => chunks,
+    };
+    let body = Body::from_stream(in_flight(chunks, size, InFlight::new(shared)));
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -1116,6 +1156,66 @@ async fn object(
 /// The end of a truncated download: a pause, then an error that makes hyper abort the
 /// connection. The pause lets hyper flush the headers and the bytes so far (it writes when the
 /// body has nothing ready), so the client really receives a short body rather than nothing.
+/// Keeps a download counted as in flight until its last byte (or its error) has been handed
+/// to hyper: from then on a client may have it all, and start its next download.
+fn in_flight(
+    chunks: impl Stream<Item = io::Result<Bytes>>,
+    size: u64,
+    counted: InFlight,
+) -> impl Stream<Item = io::Result<Bytes>> {
+    let mut left = size;
+    let mut counted = Some(counted);
+    chunks.map(move |chunk| {
+        left = match &chunk {
+            Ok(bytes) => left.saturating_sub(bytes.len() as u64),
+            Err(_) => 0,
+        };
+        if left == 0 {
+            counted.take();
+        }
+        chunk
+    })
+}
+
+/// Counts a download as in flight until dropped (by [`in_flight`], or with an abandoned body).
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn new(shared: Arc<Shared>) -> Self {
+        let mut state = shared.lock();
+        state.downloads_in_flight += 1;
+        state.peak_downloads_in_flight = state
+            .peak_downloads_in_flight
+            .max(state.downloads_in_flight);
+        drop(state);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().downloads_in_flight -= 1;
+    }
+}
+
+/// Holds each chunk back until a link of `rate` bytes per second would have delivered it, so
+/// that a benchmark can compare downloads at a network's speed rather than the CPU's.
+fn paced(
+    chunks: impl Stream<Item = io::Result<Bytes>>,
+    rate: u64,
+) -> impl Stream<Item = io::Result<Bytes>> {
+    let start = tokio::time::Instant::now();
+    let mut sent = 0u64;
+    chunks.then(move |chunk| {
+        sent += chunk.as_ref().map_or(0, |c| c.len() as u64);
+        let due = start + Duration::from_secs_f64(sent as f64 / rate as f64);
+        async move {
+            tokio::time::sleep_until(due).await;
+            chunk
+        }
+    })
+}
+
 fn cut_off() -> impl Stream<Item = Result<Bytes, io::Error>> {
     stream::once(async {
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -897,6 +897,41 @@ async fn a_large_asset_streams_and_matches_its_advertised_hash() {
 }
 
 #[tokio::test]
+async fn downloads_can_be_paced_like_a_network_link() {
+    const SIZE: u64 = 1024 * 1024;
+    let fake = FakeGithub::start(vec![FakeRelease::new(
+        "2.316.1",
+        at("2024-05-01T00:00:00Z"),
+    )]);
+    fake.set_large_asset("2.316.1", Platform::LinuxX64, SIZE);
+    // 4 MiB/s: the whole body cannot arrive in less than a quarter of a second.
+    fake.set_download_rate(Some(4 * SIZE));
+
+    let started = std::time::Instant::now();
+    let redirect = get(&fake.download_url("2.316.1", "linux-x64")).await;
+    let paced = download(redirect.header("location").unwrap()).await;
+    let elapsed = started.elapsed();
+    assert_eq!(paced.error, None);
+    assert_eq!(paced.received.len() as u64, SIZE);
+    assert_eq!(
+        hex::encode(Sha256::digest(&paced.received)),
+        fake.sha256_hex("2.316.1", "linux-x64"),
+        "pacing holds bytes back, it does not change them"
+    );
+    // A lower bound only: a pace never hurries bytes, however busy the machine.
+    assert!(elapsed >= Duration::from_millis(250), "{elapsed:?}");
+
+    // Small assets are paced too, and `None` lifts the pace.
+    let small_url = get(&fake.download_url("2.316.1", "linux-arm64")).await;
+    let small_url = small_url.header("location").unwrap();
+    let small = download(small_url).await;
+    assert_eq!(small.error, None);
+    assert_eq!(small.received, fake.asset_bytes("2.316.1", "linux-arm64"));
+    fake.set_download_rate(None);
+    assert_eq!(download(small_url).await.received, small.received);
+}
+
+#[tokio::test]
 async fn every_request_is_logged_in_order() {
     let fake = FakeGithub::start(FakeGithub::history());
     get_with(
@@ -1006,6 +1041,8 @@ async fn the_binary_prints_its_url_and_stops_on_sigterm() {
         "10",
         "--large-asset",
         "2.316.1:linux-x64:1MiB",
+        "--download-rate",
+        "1GiB",
     ]);
     let api = line
         .trim_end()
@@ -1062,6 +1099,7 @@ fn the_binary_refuses_bad_arguments_clearly() {
             &["--large-asset", "2.316.1:linux-x64:lots"][..],
             "not a positive size",
         ),
+        (&["--download-rate", "fast"][..], "not a positive size"),
         (&["--max-per-page", "0"][..], "positive"),
         (&["--frobnicate"][..], "unknown argument"),
     ] {

@@ -13,7 +13,8 @@ use policy::{Platform, Version};
 
 const USAGE: &str = "\
 usage: fake-github [--listen 127.0.0.1:0] [--releases FILE] [--repo OWNER/NAME]
-                   [--large-asset VERSION:PLATFORM:BYTES]... [--max-per-page N]
+                   [--large-asset VERSION:PLATFORM:BYTES]... [--download-rate BYTES]
+                   [--max-per-page N]
 
 Serves the releases of actions/runner in the shape of the GitHub REST API, with generated
 runner packages, on a loopback address. Prints `api=http://HOST:PORT` once listening and
@@ -25,6 +26,8 @@ serves until SIGTERM or ctrl-c.
   --repo OWNER/NAME    the repository the API answers for (default actions/runner)
   --large-asset V:P:N  make the package of version V for platform P a streamed
                        pseudo-random body of N bytes (suffixes KiB, MiB, GiB allowed)
+  --download-rate N    pace every download to N bytes per second (same suffixes), like
+                       a network link; by default downloads go as fast as loopback allows
   --max-per-page N     cap the page size below GitHub's 100, to force pagination";
 
 #[derive(Debug)]
@@ -33,6 +36,7 @@ struct Args {
     releases: Option<String>,
     repo: Option<String>,
     large_assets: Vec<(Version, Platform, u64)>,
+    download_rate: Option<u64>,
     max_per_page: Option<usize>,
 }
 
@@ -42,6 +46,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         releases: None,
         repo: None,
         large_assets: Vec::new(),
+        download_rate: None,
         max_per_page: None,
     };
     while let Some(arg) = args.next() {
@@ -71,6 +76,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--releases" => parsed.releases = Some(value()?),
             "--repo" => parsed.repo = Some(value()?),
             "--large-asset" => parsed.large_assets.push(parse_large_asset(&value()?)?),
+            "--download-rate" => {
+                let text = value()?;
+                parsed.download_rate = Some(
+                    parse_size(&text)
+                        .ok_or_else(|| format!("--download-rate {text:?}: {NOT_A_SIZE}"))?,
+                );
+            }
             "--max-per-page" => {
                 let text = value()?;
                 parsed.max_per_page =
@@ -98,29 +110,30 @@ fn parse_large_asset(text: &str) -> Result<(Version, Platform, u64), String> {
     };
     let version: Version = version.parse().map_err(|e| bad(format!("{e}")))?;
     let platform: Platform = platform.parse().map_err(|e| bad(format!("{e}")))?;
-    let not_a_size = || {
-        bad(format!(
-            "{size:?} is not a positive size (bytes, or a number with KiB, MiB or GiB)"
-        ))
-    };
-    let (digits, unit) = size.split_at(
-        size.find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(size.len()),
+    let bytes = parse_size(size).ok_or_else(|| bad(format!("{size:?} {NOT_A_SIZE}")))?;
+    Ok((version, platform, bytes))
+}
+
+const NOT_A_SIZE: &str = "is not a positive size (bytes, or a number with KiB, MiB or GiB)";
+
+/// A positive number of bytes: `1048576`, `1024KiB`, `1MiB`.
+fn parse_size(text: &str) -> Option<u64> {
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
     );
     let multiplier: u64 = match unit {
         "" => 1,
         "KiB" => 1 << 10,
         "MiB" => 1 << 20,
         "GiB" => 1 << 30,
-        _ => return Err(not_a_size()),
+        _ => return None,
     };
-    let bytes = digits
+    digits
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(multiplier))
         .filter(|n| *n > 0)
-        .ok_or_else(not_a_size)?;
-    Ok((version, platform, bytes))
 }
 
 fn load_releases(path: &str) -> Result<Vec<FakeRelease>, String> {
@@ -167,6 +180,7 @@ fn run(args: Args) -> Result<(), String> {
     for (version, platform, bytes) in &args.large_assets {
         fake.set_large_asset(&version.to_string(), *platform, *bytes);
     }
+    fake.set_download_rate(args.download_rate);
 
     // The signal handlers exist before the URL is printed: a harness may send SIGTERM as soon
     // as it has read the line, and must not kill the process by the default action.
