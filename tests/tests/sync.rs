@@ -155,6 +155,23 @@ fn sync_then_serve_then_download_through_the_redirect() {
 }
 
 #[test]
+fn platforms_are_copied_side_by_side() {
+    let fake = FakeGithub::start(FakeGithub::history());
+    // About 2.5 s for each package of some 630 bytes: the second download starts long before
+    // the first one ends, unless the copies run one after the other.
+    fake.set_download_rate(Some(256));
+    let dir = tempfile::tempdir().unwrap();
+    let stdout = assert_ok(&sync(&fake, dir.path(), JUNE_7, &[]));
+    assert!(stdout.contains("approved:    2.317.0"), "{stdout}");
+    assert_eq!(
+        artifacts(dir.path()).len(),
+        2,
+        "linux-x64 and linux-arm64, the default platforms"
+    );
+    assert_eq!(fake.peak_downloads_in_flight(), 2);
+}
+
+#[test]
 fn the_second_sync_downloads_nothing() {
     let fake = FakeGithub::start(FakeGithub::history());
     let dir = tempfile::tempdir().unwrap();
@@ -267,18 +284,35 @@ fn approved_then(
     (fake, dir, before, out)
 }
 
-fn assert_unchanged(dir: &tempfile::TempDir, before: &BTreeMap<String, String>) {
-    assert_eq!(
-        &artifacts(dir.path()),
-        before,
-        "no artifact appeared or changed"
-    );
+/// After a failed sync: the approved version and every artifact that was there are as they
+/// were, and nothing unverified appeared. (A platform copied beside the one that failed may
+/// have stored its file, verified: platforms are copied side by side.)
+fn assert_unchanged(fake: &FakeGithub, dir: &tempfile::TempDir, before: &BTreeMap<String, String>) {
+    let after = artifacts(dir.path());
+    for (name, sha) in before {
+        assert_eq!(after.get(name), Some(sha), "{name} changed or went away");
+    }
+    for (name, sha) in after.iter().filter(|(name, _)| !before.contains_key(*name)) {
+        let (version, asset) = name
+            .strip_prefix("runners/v")
+            .and_then(|rest| rest.split_once('/'))
+            .unwrap_or_else(|| panic!("{name} is not an artifact key"));
+        let platform = asset
+            .strip_prefix("actions-runner-")
+            .and_then(|rest| rest.strip_suffix(&format!("-{version}.tar.gz")))
+            .unwrap_or_else(|| panic!("{name} is not a runner package"));
+        assert_eq!(
+            sha,
+            &fake.sha256_hex(version, platform),
+            "{name} appeared unverified"
+        );
+    }
     assert_eq!(approved_version(dir.path()).as_deref(), Some("2.317.0"));
 }
 
 #[test]
-fn a_wrong_sha256_copies_nothing_and_keeps_the_approved_version() {
-    let (_fake, dir, before, out) = approved_then(|fake| {
+fn a_wrong_sha256_stores_nothing_unverified_and_keeps_the_approved_version() {
+    let (fake, dir, before, out) = approved_then(|fake| {
         fake.set_checksum_fault("2.318.0", "linux-x64", ChecksumFault::WrongSha256)
     });
     assert_fails(
@@ -286,7 +320,11 @@ fn a_wrong_sha256_copies_nothing_and_keeps_the_approved_version() {
         "copying runners/v2.318.0/actions-runner-linux-x64-2.318.0.tar.gz",
     );
     assert_fails(&out, "SHA-256 mismatch");
-    assert_unchanged(&dir, &before);
+    assert_unchanged(&fake, &dir, &before);
+    assert!(!dir
+        .path()
+        .join("runners/v2.318.0/actions-runner-linux-x64-2.318.0.tar.gz")
+        .exists());
 
     let status = runner_mirror()
         .args(["status", "--store"])
@@ -309,12 +347,12 @@ fn a_wrong_sha256_copies_nothing_and_keeps_the_approved_version() {
 
 #[test]
 fn a_truncated_download_copies_nothing() {
-    let (_fake, dir, before, out) = approved_then(|fake| fake.truncate_downloads(true));
+    let (fake, dir, before, out) = approved_then(|fake| fake.truncate_downloads(true));
     assert_fails(
         &out,
         "copying runners/v2.318.0/actions-runner-linux-x64-2.318.0.tar.gz",
     );
-    assert_unchanged(&dir, &before);
+    assert_unchanged(&fake, &dir, &before);
 }
 
 #[test]
@@ -323,12 +361,12 @@ fn unverifiable_releases_are_not_candidates_and_the_record_says_why() {
         (ChecksumFault::Placeholder, "2.318.0    linux-arm64: no verifiable SHA-256 for actions-runner-linux-arm64-2.318.0.tar.gz: asset digest absent, body marker"),
         (ChecksumFault::DigestMarkerDisagree, "2.318.0    linux-arm64: SHA-256 of actions-runner-linux-arm64-2.318.0.tar.gz disagrees"),
     ] {
-        let (_fake, dir, before, out) =
+        let (fake, dir, before, out) =
             approved_then(|fake| fake.set_checksum_fault("2.318.0", "linux-arm64", fault));
         let stdout = assert_ok(&out);
         assert!(stdout.contains("approved:    2.317.0 (unchanged)"), "{stdout}");
         assert!(stdout.contains(why), "{why:?} not in\n{stdout}");
-        assert_unchanged(&dir, &before);
+        assert_unchanged(&fake, &dir, &before);
     }
 }
 
@@ -345,13 +383,13 @@ fn server_errors_are_retried_then_reported() {
         .join("runners/v2.318.0/actions-runner-linux-x64-2.318.0.tar.gz")
         .is_file());
 
-    let (_fake, dir, before, out) = approved_then(|fake| fake.fail_api(100));
+    let (fake, dir, before, out) = approved_then(|fake| fake.fail_api(100));
     assert_fails(
         &out,
         "GitHub answered 500 Internal Server Error for http://127.0.0.1:",
     );
     assert_fails(&out, "(after 4 attempts): Server Error");
-    assert_unchanged(&dir, &before);
+    assert_unchanged(&fake, &dir, &before);
 }
 
 #[test]
@@ -360,7 +398,7 @@ fn a_rate_limit_says_when_it_resets() {
     let (fake, dir, before, out) = approved_then(|fake| fake.rate_limit(reset));
     assert_fails(&out, "GitHub API rate limit exceeded (403 Forbidden for");
     assert_fails(&out, "it resets at 2030-01-01T12:00:00Z");
-    assert_unchanged(&dir, &before);
+    assert_unchanged(&fake, &dir, &before);
     let api_requests = fake
         .requests()
         .iter()
@@ -368,9 +406,9 @@ fn a_rate_limit_says_when_it_resets() {
         .count();
     assert_eq!(api_requests, 1, "a rate limit is not retried");
 
-    let (_fake, dir, before, out) = approved_then(|fake| fake.rate_limit_429(90));
+    let (fake, dir, before, out) = approved_then(|fake| fake.rate_limit_429(90));
     assert_fails(&out, "retry after 90 s");
-    assert_unchanged(&dir, &before);
+    assert_unchanged(&fake, &dir, &before);
 }
 
 #[test]

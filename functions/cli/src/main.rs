@@ -30,8 +30,10 @@ async fn main() -> ExitCode {
         }
     };
     // Logs go to stderr so that stdout stays the command's output; RUST_LOG tunes them.
+    // Colours only on a terminal: a log file or a CI log gets plain text.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "warn,mirror=info,runner_mirror=info".into()),

@@ -256,8 +256,9 @@ impl Mirror<'_> {
     }
 
     /// Makes sure the store holds every platform's artifact of `version`, copying what it
-    /// lacks. An artifact comes from the release listing or, for a version GitHub no longer
-    /// lists (held by a freeze), from what the store already verified.
+    /// lacks. The platforms are copied side by side, each on a connection of its own, so a
+    /// sync takes about as long as its largest download rather than the sum of them; memory is
+    /// the store's per-copy bound times the platforms (at most the seven GitHub ships).
     async fn copy_artifacts(
         &self,
         channel: &ChannelName,
@@ -266,69 +267,106 @@ impl Mirror<'_> {
         releases: &ReleaseList,
         approved: Option<&Approved>,
     ) -> Result<(BTreeMap<Platform, StoredArtifact>, Vec<ArtifactKey>), EvaluateError> {
+        // Every copy runs to its end, even after another failed: a store cleans up only a copy
+        // that ends (an S3 multipart upload is aborted, a temporary file removed), not one that
+        // is dropped halfway.
+        let results =
+            futures_util::future::join_all(platforms.iter().map(|&platform| {
+                self.ensure_artifact(channel, version, platform, releases, approved)
+            }))
+            .await;
         let mut stored = BTreeMap::new();
         let mut copied = Vec::new();
-        for &platform in platforms {
-            let key = ArtifactKey::new(version.clone(), platform);
-            let no_artifact = || EvaluateError::NoArtifact {
-                channel: channel.clone(),
-                version: version.clone(),
-                platform,
-            };
-            let copy_error = |cause| EvaluateError::Copy {
-                channel: channel.clone(),
-                key: key.clone(),
-                cause,
-            };
-            let listed = releases
-                .get(version)
-                .and_then(|r| r.artifact(platform).ok());
-            let kept = approved
-                .filter(|a| &a.version == version)
-                .and_then(|a| a.artifacts.get(&platform));
-            let artifact = match (&listed, kept) {
-                (Some(a), _) => StoredArtifact {
-                    key: key.clone(),
-                    sha256: a.sha256,
-                    size: a.size,
-                },
-                (None, Some(kept)) => kept.clone(),
-                (None, None) => return Err(no_artifact()),
-            };
-            if !self
-                .artifacts
-                .has(&key, &artifact.sha256)
-                .await
-                .map_err(copy_error)?
-            {
-                // Only a listed release can be downloaded again.
-                let Some(listed) = &listed else {
-                    return Err(no_artifact());
-                };
-                tracing::info!(%key, size = listed.size, "copying");
-                let body = self.source.download(listed).await.map_err(|cause| {
-                    EvaluateError::Download {
-                        channel: channel.clone(),
-                        key: key.clone(),
-                        cause,
-                    }
-                })?;
-                match self.artifacts.put(&key, listed, body).await {
-                    Ok(()) => copied.push(key),
-                    // A concurrent evaluation stored the same file first (EventBridge delivers
-                    // at least once): that is success, unless the file is a different one.
-                    Err(StoreError::Occupied { .. })
-                        if self
-                            .artifacts
-                            .has(&key, &artifact.sha256)
-                            .await
-                            .map_err(copy_error)? => {}
-                    Err(e) => return Err(copy_error(e)),
-                }
+        for (&platform, result) in platforms.iter().zip(results) {
+            let (artifact, was_copied) = result?;
+            if was_copied {
+                copied.push(artifact.key.clone());
             }
             stored.insert(platform, artifact);
         }
         Ok((stored, copied))
+    }
+
+    /// One platform's artifact of `version`, from the release listing or, for a version GitHub
+    /// no longer lists (held by a freeze), from what the store already verified; copied into
+    /// the store unless it is there already (then `false`).
+    async fn ensure_artifact(
+        &self,
+        channel: &ChannelName,
+        version: &Version,
+        platform: Platform,
+        releases: &ReleaseList,
+        approved: Option<&Approved>,
+    ) -> Result<(StoredArtifact, bool), EvaluateError> {
+        let key = ArtifactKey::new(version.clone(), platform);
+        let no_artifact = || EvaluateError::NoArtifact {
+            channel: channel.clone(),
+            version: version.clone(),
+            platform,
+        };
+        let copy_error = |cause| EvaluateError::Copy {
+            channel: channel.clone(),
+            key: key.clone(),
+            cause,
+        };
+        let listed = releases
+            .get(version)
+            .and_then(|r| r.artifact(platform).ok());
+        let kept = approved
+            .filter(|a| &a.version == version)
+            .and_then(|a| a.artifacts.get(&platform));
+        let artifact = match (&listed, kept) {
+            (Some(a), _) => StoredArtifact {
+                key: key.clone(),
+                sha256: a.sha256,
+                size: a.size,
+            },
+            (None, Some(kept)) => kept.clone(),
+            (None, None) => return Err(no_artifact()),
+        };
+        if self
+            .artifacts
+            .has(&key, &artifact.sha256)
+            .await
+            .map_err(copy_error)?
+        {
+            return Ok((artifact, false));
+        }
+        // Only a listed release can be downloaded again.
+        let Some(listed) = &listed else {
+            return Err(no_artifact());
+        };
+        tracing::info!(%key, size = listed.size, "copying");
+        let started = std::time::Instant::now();
+        let body = self
+            .source
+            .download(listed)
+            .await
+            .map_err(|cause| EvaluateError::Download {
+                channel: channel.clone(),
+                key: key.clone(),
+                cause,
+            })?;
+        match self.artifacts.put(&key, listed, body).await {
+            Ok(()) => {
+                let seconds = started.elapsed().as_secs_f64();
+                let mib_per_s = listed.size as f64 / f64::from(1 << 20) / seconds;
+                tracing::info!(%key, seconds, mib_per_s, "copied");
+                Ok((artifact, true))
+            }
+            // A concurrent evaluation stored the same file first (EventBridge delivers at
+            // least once): that is success, unless the file is a different one.
+            Err(StoreError::Occupied { .. })
+                if self
+                    .artifacts
+                    .has(&key, &artifact.sha256)
+                    .await
+                    .map_err(copy_error)? =>
+            {
+                Ok((artifact, false))
+            }
+            Err(e) => Err(copy_error(e)),
+        }
     }
 
     /// Logs a failed evaluation and notes it in the state; the approved version stays. A
