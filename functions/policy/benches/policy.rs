@@ -1,5 +1,6 @@
 //! What the policy costs on the real history: one decision (what the mirror does per channel
-//! per evaluation), a five-year daily replay (what `simulate` does), and parsing the history.
+//! per evaluation), a five-year daily replay (what `simulate` does), and parsing the history
+//! and a full page of the list API.
 
 use std::hint::black_box;
 
@@ -11,6 +12,8 @@ use policy::{
 };
 
 const HISTORY: &str = include_str!("../../../tests/fixtures/actions-runner-releases.json");
+/// One release as the API returns it, with every asset and its uploader.
+const ONE_RELEASE: &str = include_str!("../../../tests/fixtures/github-release-v2.296.2.json");
 
 fn history() -> ReleaseList {
     parse_releases(HISTORY).expect("the shipped history parses")
@@ -60,12 +63,29 @@ fn parse_history(c: &mut Criterion) {
     });
 }
 
+/// A full page of the list API (`per_page=100`): the real release of the fixture under 100
+/// tags, 6.6 MB of JSON, which is what each page of a sync parses.
+fn parse_page(c: &mut Criterion) {
+    let release: serde_json::Value = serde_json::from_str(ONE_RELEASE).unwrap();
+    let page: Vec<serde_json::Value> = (0..100)
+        .map(|i| {
+            let mut release = release.clone();
+            release["tag_name"] = format!("v2.{}.0", 200 + i).into();
+            release
+        })
+        .collect();
+    let page = serde_json::to_string(&page).unwrap();
+    c.bench_function("parse a full page of 100 releases (JSON)", |b| {
+        b.iter(|| parse_releases(black_box(&page)).unwrap())
+    });
+}
+
 criterion_group! {
     name = benches;
     // The figures are for orders of magnitude, not for tracking small regressions.
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_secs(1))
         .measurement_time(std::time::Duration::from_secs(3));
-    targets = one_decision, five_year_replay, parse_history
+    targets = one_decision, five_year_replay, parse_history, parse_page
 }
 criterion_main!(benches);

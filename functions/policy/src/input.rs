@@ -5,8 +5,12 @@
 //! reported; a document that is not in the expected shape is an error that says where.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use crate::artifact::{body_markers, Asset, Platform, ShaClaim};
@@ -45,11 +49,49 @@ pub fn parse_releases(text: &str) -> Result<ReleaseList, InputError> {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Page {
-    Many(Vec<serde_json::Value>),
-    One(serde_json::Value),
+/// One JSON document of the input: a page of the list API or a single release.
+enum Page<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+// By hand rather than `#[serde(untagged)]`, which buffers the whole page before it tries a
+// variant: a page of 100 releases is megabytes.
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Page<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PageVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for PageVisitor<T> {
+            type Value = Page<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of releases or one release")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Page<T>, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Page::Many(items))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Page<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(Page::One)
+            }
+        }
+
+        deserializer.deserialize_any(PageVisitor(PhantomData))
+    }
+}
+
+impl<T> Page<T> {
+    fn into_vec(self) -> Vec<T> {
+        match self {
+            Page::Many(items) => items,
+            Page::One(item) => vec![item],
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -77,39 +119,55 @@ struct RawAsset {
 
 /// Parses GitHub's release JSON (see [`parse_releases`] for the accepted shapes).
 pub fn parse_github_json(text: &str) -> Result<ReleaseList, InputError> {
+    // Straight into the fields we read; only a document that fails that way is parsed again,
+    // slowly, through `serde_json::Value`, to say which release and attribute are wrong.
+    let raw: Result<Vec<Vec<RawRelease>>, _> = serde_json::Deserializer::from_str(text)
+        .into_iter::<Page<RawRelease>>()
+        .map(|page| page.map(Page::into_vec))
+        .collect();
+    let raw = match raw {
+        Ok(pages) => pages.into_iter().flatten().collect(),
+        Err(_) => explain_bad_json(text)?,
+    };
     let mut releases = Vec::new();
     let mut skipped = Vec::new();
-    let mut index = 0;
-    for page in serde_json::Deserializer::from_str(text).into_iter::<Page>() {
-        let values = match page.map_err(|e| InputError::Json {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        })? {
-            Page::Many(values) => values,
-            Page::One(value) => vec![value],
-        };
-        for value in values {
-            index += 1;
-            let tag = value
-                .get("tag_name")
-                .and_then(|t| t.as_str())
-                .unwrap_or("without tag_name")
-                .to_owned();
-            let raw: RawRelease =
-                serde_path_to_error::deserialize(&value).map_err(|e| InputError::Release {
-                    index,
-                    tag: tag.clone(),
-                    path: e.path().to_string(),
-                    message: e.into_inner().to_string(),
-                })?;
-            match release_from_raw(raw) {
-                Ok(release) => releases.push(release),
-                Err(reason) => skipped.push(SkippedRelease { tag, reason }),
-            }
+    for raw in raw {
+        let tag = raw.tag_name.clone();
+        match release_from_raw(raw) {
+            Ok(release) => releases.push(release),
+            Err(reason) => skipped.push(SkippedRelease { tag, reason }),
         }
     }
     Ok(ReleaseList::new(releases, skipped))
+}
+
+/// Finds where `text` stops being release JSON: the position of a syntax error, or the release
+/// (by place and tag) and the attribute that has the wrong type. Returns the releases when there
+/// is no such place.
+fn explain_bad_json(text: &str) -> Result<Vec<RawRelease>, InputError> {
+    let mut raw = Vec::new();
+    for page in serde_json::Deserializer::from_str(text).into_iter::<Page<serde_json::Value>>() {
+        let values = page.map_err(|e| InputError::Json {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        for value in values.into_vec() {
+            let release =
+                serde_path_to_error::deserialize(&value).map_err(|e| InputError::Release {
+                    index: raw.len() + 1,
+                    tag: value
+                        .get("tag_name")
+                        .and_then(|t| t.as_str())
+                        .unwrap_or("without tag_name")
+                        .to_owned(),
+                    path: e.path().to_string(),
+                    message: e.into_inner().to_string(),
+                })?;
+            raw.push(release);
+        }
+    }
+    Ok(raw)
 }
 
 fn release_from_raw(raw: RawRelease) -> Result<Release, SkipReason> {
@@ -276,6 +334,14 @@ mod tests {
 
         let err = parse_releases("[{\"tag_name\": ").unwrap_err();
         assert!(matches!(err, InputError::Json { line: 1, .. }), "{err}");
+        let err = parse_releases("[]\n42").unwrap_err();
+        assert!(
+            matches!(err, InputError::Json { line: 2, .. })
+                && err
+                    .to_string()
+                    .contains("expected a list of releases or one release"),
+            "{err}"
+        );
     }
 
     #[test]
