@@ -1088,7 +1088,8 @@ async fn download_redirect(
         .into_response()
 }
 
-/// What a download serves: the content of a published release's asset, and whether to cut it.
+/// What a download serves: the content of a published release's asset, whether to cut it, and
+/// at what pace.
 fn lookup(shared: &Shared, tag: &str, name: &str) -> Option<Download> {
     let version: Version = tag.strip_prefix('v')?.parse().ok()?;
     let state = shared.lock();
