@@ -7,6 +7,7 @@ use std::process::Output;
 use chrono::{TimeZone, Utc};
 use e2e_tests::fake_github::{ChecksumFault, FakeGithub, FakeRelease};
 use e2e_tests::{runner_mirror, Served};
+use mirror::ArtifactKey;
 use sha2::Digest;
 
 /// The first worked date of the SPEC's replay: 2.317.0 is approved with nothing relaxed.
@@ -293,17 +294,11 @@ fn assert_unchanged(fake: &FakeGithub, dir: &tempfile::TempDir, before: &BTreeMa
         assert_eq!(after.get(name), Some(sha), "{name} changed or went away");
     }
     for (name, sha) in after.iter().filter(|(name, _)| !before.contains_key(*name)) {
-        let (version, asset) = name
-            .strip_prefix("runners/v")
-            .and_then(|rest| rest.split_once('/'))
-            .unwrap_or_else(|| panic!("{name} is not an artifact key"));
-        let platform = asset
-            .strip_prefix("actions-runner-")
-            .and_then(|rest| rest.strip_suffix(&format!("-{version}.tar.gz")))
-            .unwrap_or_else(|| panic!("{name} is not a runner package"));
+        let key =
+            ArtifactKey::parse(name).unwrap_or_else(|| panic!("{name} is not an artifact key"));
         assert_eq!(
             sha,
-            &fake.sha256_hex(version, platform),
+            &fake.sha256_hex(&key.version().to_string(), key.platform()),
             "{name} appeared unverified"
         );
     }
